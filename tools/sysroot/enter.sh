@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Enters the sysroot and runs a command there. Called by tools/bazel inside a private mount namespace:
+#
+#   enter.sh SYSROOT REPO CACHE -- COMMAND [ARGS...]
+#
+# The repository and Bazel's output and repository caches appear at the same absolute paths inside, so
+# paths Bazel prints are valid on the host too. Mounts die with the namespace; the Bazel server, which
+# outlives this client, keeps the namespace it was started in.
+set -euo pipefail
+
+sysroot=$1 repo=$2 cache=$3
+shift 4
+
+bind() { # bind SRC DST [ro]
+  if [ -d "$1" ]; then mkdir -p "$2"; else mkdir -p "$(dirname "$2")"; [ -e "$2" ] || : >"$2"; fi
+  mount --bind "$1" "$2"
+  [ "${3:-}" != ro ] || mount -o remount,bind,ro "$2"
+}
+
+# runc needs the root to be a mount point ("mount dst=/ ... MS_SLAVE: invalid argument" otherwise).
+mount --bind "$sysroot" "$sysroot"
+for fs in proc sys dev; do mkdir -p "$sysroot/$fs"; mount --rbind "/$fs" "$sysroot/$fs"; done
+bind "$repo" "$sysroot$repo"
+bind "$cache/bazel-output" "$sysroot$cache/bazel-output"
+bind "$cache/repository-cache" "$sysroot$cache/repository-cache"
+for f in /etc/resolv.conf /etc/hosts; do [ -e "$f" ] && bind "$f" "$sysroot$f" ro; done
+
+# --- Host trust anchors: a TLS-inspecting proxy's CA must be trusted by curl, pip and the Bazel server's JVM.
+host_ca_dir=/usr/local/share/ca-certificates
+sysroot_ca_dir=$sysroot/usr/local/share/ca-certificates/host
+if [ -d "$host_ca_dir" ] && ! diff -rq "$host_ca_dir" "$sysroot_ca_dir" >/dev/null 2>&1; then
+  echo "tools/bazel: trusting the host's extra CA certificates inside the sysroot" >&2
+  rm -rf "$sysroot_ca_dir"
+  mkdir -p "$sysroot_ca_dir"
+  cp -rL "$host_ca_dir/." "$sysroot_ca_dir/"
+  chroot "$sysroot" /usr/sbin/update-ca-certificates --fresh >/dev/null 2>&1 ||
+    echo "tools/bazel: update-ca-certificates failed inside the sysroot" >&2
+fi
+
+# --- Host pip configuration: index URLs, find-links and constraints, so the CPU torch wheel is found the
+# same way inside as outside. Config files are copied; local directories they name are bound read-only.
+pip_files=(/etc/pip.conf /etc/xdg/pip/pip.conf "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf" "${PIP_CONFIG_FILE:-}")
+rm -rf "$sysroot/etc/xdg/pip" "$sysroot/etc/pip.conf" "$sysroot/root/.config/pip"
+for f in "${pip_files[@]}"; do
+  [ -n "$f" ] && [ -f "$f" ] || continue
+  case "$f" in "$HOME"/*) dst=$sysroot/root/${f#"$HOME"/} ;; *) dst=$sysroot$f ;; esac
+  mkdir -p "$(dirname "$dst")"
+  cp "$f" "$dst"
+done
+[ -d /etc/xdg/pip ] && cp -r /etc/xdg/pip/. "$sysroot/etc/xdg/pip/"
+pip_values=$(cat "${pip_files[@]}" 2>/dev/null; env | sed -n 's/^PIP_[A-Z_]*=//p')
+for path in $(printf '%s\n' "$pip_values" | grep -oE '(file://)?/[^ "'"'"',]+' | sed 's#^file://##' | sort -u); do
+  path=${path%/}
+  case "$path" in /etc/ssl/*|/etc/xdg/pip/*|/usr/*|/proc/*|/dev/*) continue ;; esac
+  [ -e "$path" ] || continue
+  # A simple index links to ../../files/...: bind the directory that holds "simple", not only "simple".
+  case "$path" in */simple) path=$(dirname "$path") ;; esac
+  bind "$path" "$sysroot$path" ro
+done
+
+# --- Host-specific Bazel settings: the repository cache is shared by every clone on this machine.
+printf 'common --repository_cache=%s\n' "$cache/repository-cache" >"$sysroot/etc/bazel-host.bazelrc"
+
+workdir=$PWD
+case "$workdir" in "$repo"|"$repo"/*) ;; *) workdir=$repo ;; esac
+exec chroot "$sysroot" /usr/bin/env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+  /bin/sh -c 'cd "$1" && shift && exec "$@"' enter "$workdir" "$@"
