@@ -1,0 +1,107 @@
+"""DistilBERT-style sequence classification on CPU, in padded batches.
+
+Uses AutoTokenizer + AutoModelForSequenceClassification directly (not
+``pipeline()``) so that batching, truncation and threading are explicit:
+
+* texts are truncated by *tokens* to the model's maximum length (capped at
+  512, the position-embedding limit of BERT-family models);
+* batches are bounded (``INFERENCE_BATCH_SIZE``) and texts are sorted by
+  length first so each padded batch wastes little compute;
+* ``torch.inference_mode()`` and ``torch.set_num_threads`` = CPUs this
+  process may run on (Lambda's vCPUs scale with memory);
+* optional dynamic int8 quantization of the Linear layers.
+
+label = ``config.id2label[argmax]`` lower-cased, score = max softmax
+probability; below the confidence threshold the label becomes ``neutral``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdas.analysis import ml_import
+
+NEUTRAL = "neutral"
+_HARD_TOKEN_CAP = 512
+
+
+class ModelLoadError(RuntimeError):
+    """The model directory exists but could not be loaded."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str  # after thresholding: e.g. "positive" / "negative" / "neutral"
+    score: float  # max softmax probability
+    model_label: str  # id2label[argmax], lower-cased, before thresholding
+
+
+def available_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SentimentModel:
+    def __init__(self, tokenizer, model, torch_module, max_length: int, load_ms: float) -> None:
+        self._tokenizer = tokenizer
+        self._model = model
+        self._torch = torch_module
+        self.max_length = max_length
+        self.load_ms = load_ms
+        self.id2label = {int(k): str(v).lower() for k, v in model.config.id2label.items()}
+
+    @classmethod
+    def load(cls, model_dir: Path, *, quantize_int8: bool = False, max_tokens: int = _HARD_TOKEN_CAP,
+             num_threads: int | None = None) -> SentimentModel:
+        mods, _ = ml_import.wait()
+        torch = mods.torch
+        started = time.perf_counter()
+        torch.set_num_threads(num_threads or available_cpus())
+        try:
+            tokenizer = mods.auto_tokenizer.from_pretrained(str(model_dir), local_files_only=True)
+            model = mods.auto_model.from_pretrained(str(model_dir), local_files_only=True)
+        except Exception as exc:  # transformers raises OSError/ValueError/...
+            raise ModelLoadError(f"failed to load model from {model_dir}: {exc}") from exc
+        model.eval()
+        if quantize_int8:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        if not getattr(model.config, "id2label", None):
+            raise ModelLoadError(f"model in {model_dir} has no id2label mapping in config.json")
+        max_length = cls._max_length(tokenizer, model, max_tokens)
+        return cls(tokenizer, model, torch, max_length, (time.perf_counter() - started) * 1000)
+
+    @staticmethod
+    def _max_length(tokenizer, model, cap: int) -> int:
+        limits = [min(cap, _HARD_TOKEN_CAP)]
+        tok_max = getattr(tokenizer, "model_max_length", None)
+        if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:  # HF uses ~1e30 for "unset"
+            limits.append(tok_max)
+        pos = getattr(model.config, "max_position_embeddings", None)
+        if isinstance(pos, int) and pos > 0:
+            limits.append(pos)
+        return min(limits)
+
+    def predict(self, texts: Sequence[str], *, batch_size: int = 32, threshold: float = 0.6) -> list[Prediction]:
+        torch = self._torch
+        # Sort by length so each padded batch holds similarly long texts.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        results: list[Prediction | None] = [None] * len(texts)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                enc = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                      max_length=self.max_length, return_tensors="pt")
+                logits = self._model(**enc).logits
+                probs = torch.softmax(logits.float(), dim=-1)
+                scores, label_ids = probs.max(dim=-1)
+                for i, score, label_id in zip(idx, scores.tolist(), label_ids.tolist()):
+                    model_label = self.id2label.get(int(label_id), str(label_id))
+                    label = model_label if score >= threshold else NEUTRAL
+                    results[i] = Prediction(label, float(score), model_label)
+        return [r for r in results if r is not None]

@@ -1,0 +1,42 @@
+"""Powertools Logger / Tracer / Metrics singletons shared by the Lambda code.
+
+* Logger: structured JSON to stdout (CloudWatch Logs).
+* Tracer: X-Ray through aws-xray-sdk. Powertools disables it by itself outside
+  Lambda (no ``LAMBDA_TASK_ROOT``) or when ``POWERTOOLS_TRACE_DISABLED`` is
+  true; inside Lambda without an X-Ray daemon the SDK only logs (UDP emit,
+  ``AWS_XRAY_CONTEXT_MISSING`` defaults to LOG_ERROR), so it cannot crash.
+* Metrics: CloudWatch Embedded Metric Format printed to stdout at the end of
+  each invocation (``@metrics.log_metrics``) - no PutMetricData calls.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "sentiment-analysis"
+# Same variable/default as Settings.metrics_namespace; read here because the
+# singletons exist before any Settings object is built.
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SentimentPipeline"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+# Metric names (one place, so tests and dashboards agree).
+SENTIMENT_ANALYSIS_COUNT = "SentimentAnalysisCount"
+POSITIVE_COUNT = "PositiveSentimentCount"
+NEUTRAL_COUNT = "NeutralSentimentCount"
+NEGATIVE_COUNT = "NegativeSentimentCount"
+INFERENCE_LATENCY_MS = "InferenceLatencyMs"
+MODEL_LOAD_TIME_MS = "ModelLoadTimeMs"
+ANALYSIS_ERRORS = "AnalysisErrors"
+DUPLICATE_DELIVERIES = "DuplicateDeliveries"
+
+__all__ = [
+    "MetricUnit", "logger", "tracer", "metrics", "SERVICE", "NAMESPACE",
+    "SENTIMENT_ANALYSIS_COUNT", "POSITIVE_COUNT", "NEUTRAL_COUNT", "NEGATIVE_COUNT",
+    "INFERENCE_LATENCY_MS", "MODEL_LOAD_TIME_MS", "ANALYSIS_ERRORS", "DUPLICATE_DELIVERIES",
+]

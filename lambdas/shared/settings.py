@@ -1,0 +1,144 @@
+"""The one typed configuration object, read from the environment.
+
+Every tunable of the Lambda lives here so that a misconfiguration is caught in
+one place and reported with the *environment variable* name (pydantic error
+locations use the field alias, which is the variable name).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.+)$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """Invalid or missing configuration; the message names the variable(s)."""
+
+
+class Settings(BaseModel):
+    # Populate by alias only: the alias IS the environment variable name, so
+    # validation errors name the variable the operator has to fix.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False, protected_namespaces=())
+
+    dynamodb_table: str = Field("sentiment-items", alias="DYNAMODB_TABLE", min_length=3, max_length=255)
+    model_s3_uri: str | None = Field(None, alias="MODEL_S3_URI")
+    model_path: Path | None = Field(None, alias="MODEL_PATH")
+    model_version: str = Field(alias="MODEL_VERSION", min_length=1, max_length=128)
+    model_sha256: str | None = Field(None, alias="MODEL_SHA256")
+    model_dir: Path = Field(Path("/tmp/model"), alias="MODEL_DIR")
+    confidence_threshold: float = Field(0.6, alias="CONFIDENCE_THRESHOLD", ge=0.0, le=1.0)
+    quantize_int8: bool = Field(False, alias="QUANTIZE_INT8")
+    batch_size: int = Field(32, alias="INFERENCE_BATCH_SIZE", ge=1, le=256)
+    # Tokens, not characters: BERT-family position embeddings stop at 512.
+    max_tokens: int = Field(512, alias="MAX_TOKENS", ge=8, le=512)
+    max_text_chars: int = Field(20000, alias="MAX_TEXT_CHARS", ge=1, le=1_000_000)
+    max_archive_bytes: int = Field(2 * 1024**3, alias="MODEL_MAX_UNCOMPRESSED_BYTES", ge=1024)
+    max_archive_members: int = Field(10000, alias="MODEL_MAX_MEMBERS", ge=1)
+    aws_region: str | None = Field(None, alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
+    aws_endpoint_url_s3: str | None = Field(None, alias="AWS_ENDPOINT_URL_S3")
+    aws_endpoint_url_dynamodb: str | None = Field(None, alias="AWS_ENDPOINT_URL_DYNAMODB")
+    retry_mode: Literal["standard", "adaptive"] = Field("standard", alias="AWS_RETRY_MODE")
+    max_attempts: int = Field(5, alias="AWS_MAX_ATTEMPTS", ge=1, le=20)
+    metrics_namespace: str = Field("SentimentPipeline", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
+
+    @field_validator("quantize_int8", mode="before")
+    @classmethod
+    def _parse_bool(cls, value: object) -> object:
+        # Accept the usual spellings; anything else is an error (not "False").
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in _BOOL_TRUE:
+                return True
+            if lowered in _BOOL_FALSE:
+                return False
+            raise ValueError(f"expected one of {sorted(_BOOL_TRUE | _BOOL_FALSE - {''})}, got {value!r}")
+        return value
+
+    @field_validator("model_sha256", mode="before")
+    @classmethod
+    def _parse_sha(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or None
+            if value is not None and not _SHA256.match(value):
+                raise ValueError("expected 64 hexadecimal characters (SHA-256)")
+        return value
+
+    @field_validator("model_s3_uri")
+    @classmethod
+    def _check_s3_uri(cls, value: str | None) -> str | None:
+        if value is not None and not _S3_URI.match(value):
+            raise ValueError("expected s3://bucket/key")
+        return value
+
+    @field_validator("aws_endpoint_url", "aws_endpoint_url_s3", "aws_endpoint_url_dynamodb")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("model_dir", "model_path")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("expected an absolute path")
+        return value
+
+    @model_validator(mode="after")
+    def _model_source(self) -> Settings:
+        if (self.model_s3_uri is None) == (self.model_path is None):
+            raise ValueError("set exactly one of MODEL_S3_URI or MODEL_PATH")
+        if self.model_path is not None and self.model_sha256 is not None:
+            raise ValueError("MODEL_SHA256 only applies to MODEL_S3_URI (a tarball), not MODEL_PATH")
+        return self
+
+    # -- derived values -------------------------------------------------
+    @property
+    def model_s3_location(self) -> tuple[str, str]:
+        match = _S3_URI.match(self.model_s3_uri or "")
+        if not match:
+            raise ConfigError("MODEL_S3_URI is not set")
+        return match.group("bucket"), match.group("key")
+
+    def endpoint_for(self, service: Literal["s3", "dynamodb"]) -> str | None:
+        specific = {"s3": self.aws_endpoint_url_s3, "dynamodb": self.aws_endpoint_url_dynamodb}[service]
+        return specific or self.aws_endpoint_url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        # Lambda sets AWS_REGION; local shells often only have AWS_DEFAULT_REGION.
+        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
+            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
+        aliases = {f.alias for f in cls.model_fields.values() if f.alias}
+        # Empty strings mean "unset" (a common artefact of IaC templates).
+        data = {k: v for k, v in env.items() if k in aliases and v != ""}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        problems.append(f"{loc}: {msg}" if loc else msg)
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Read settings for this invocation (cheap; env can differ in tests)."""
+    return Settings.from_env()
