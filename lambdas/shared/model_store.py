@@ -95,8 +95,7 @@ def _model_root(scratch: Path) -> Path:
     entries = [p for p in scratch.iterdir()]
     if len(entries) == 1 and entries[0].is_dir() and (entries[0] / "config.json").is_file():
         return entries[0]
-    raise ModelFetchError("model archive: config.json not found at the archive root "
-                          "or in a single top-level directory")
+    raise ModelFetchError("config.json not found at the archive root or in a single top-level directory")
 
 
 def _read_marker(final: Path) -> dict[str, Any] | None:
@@ -169,8 +168,11 @@ class ModelStore:
                 if expected and expected != digest:
                     raise ModelFetchError(
                         f"model archive {uri} checksum mismatch: {origin} expects {expected}, got {digest}")
-            root = _model_root(scratch)
-            validate_model_dir(root)
+            try:
+                root = _model_root(scratch)
+                validate_model_dir(root)
+            except ModelFetchError as exc:
+                raise ModelFetchError(f"model archive {uri} rejected: {exc}") from None
             (root / MARKER_NAME).write_text(json.dumps({
                 "source": uri,
                 "sha256": digest,

@@ -4,7 +4,7 @@ load("@rules_python//python:defs.bzl", "py_test")
 
 _RUNNER = "//tools/pytest:pytest_runner.py"
 
-def pytest_test(name, srcs, deps = [], args = [], **kwargs):
+def pytest_test(name, srcs, deps = [], args = [], size = "small", **kwargs):
     """Runs pytest over the test_*.py files in srcs (other srcs, e.g. conftest.py, are only made available).
 
     Args:
@@ -12,6 +12,7 @@ def pytest_test(name, srcs, deps = [], args = [], **kwargs):
       srcs: test modules and their helpers.
       deps: libraries under test; pytest itself is added.
       args: extra pytest arguments.
+      size: Bazel test size (timeout class); "small" is 60 s.
       **kwargs: passed to py_test (data, size, tags, env, ...).
     """
     tests = [s for s in srcs if s.split("/")[-1].startswith("test_")]
@@ -23,5 +24,6 @@ def pytest_test(name, srcs, deps = [], args = [], **kwargs):
         main = _RUNNER,
         args = args + ["$(rootpath %s)" % t for t in tests],
         deps = deps + ["@pip_test//pytest"],
+        size = size,
         **kwargs
     )

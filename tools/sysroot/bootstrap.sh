@@ -61,5 +61,6 @@ cp -r "$here/stubs/." "$target/usr/share/bazel/stubs/"
 cp "$here/bazelrc" "$target/etc/bazel.bazelrc"
 
 say "recording installed versions"
+# shellcheck disable=SC2016 # ${Package} is dpkg-query's format, not a shell expansion.
 in_root dpkg-query -W -f '${Package}=${Version}\n' >"$target/etc/sysroot-packages.txt"
 say "done"

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Enters the sysroot and runs a command there. Called by tools/bazel inside a private mount namespace:
+# Mount namespace around the sysroot, in two steps called by tools/bazel:
 #
-#   enter.sh SYSROOT REPO CACHE -- COMMAND [ARGS...]
+#   enter.sh hold SYSROOT CACHE              # new namespace: base mounts, then sleeps to keep it alive
+#   enter.sh run SYSROOT REPO CACHE -- CMD   # inside that namespace (nsenter): repo mount, host config, chroot
 #
-# The repository and Bazel's output and repository caches appear at the same absolute paths inside, so
-# paths Bazel prints are valid on the host too. Mounts die with the namespace; the Bazel server, which
-# outlives this client, keeps the namespace it was started in.
+# One long-lived namespace serves every call, so the Bazel server (which outlives its client) and later
+# clients see the same mounts: Bazel's client restarts a server whose working directory it cannot resolve.
+# The repository and Bazel's caches appear at the same absolute paths inside, so paths Bazel prints are valid
+# on the host too.
 set -euo pipefail
 
-sysroot=$1 repo=$2 cache=$3
-shift 4
+mode=$1
+shift
 
 bind() { # bind SRC DST [ro]
   if [ -d "$1" ]; then mkdir -p "$2"; else mkdir -p "$(dirname "$2")"; [ -e "$2" ] || : >"$2"; fi
@@ -17,13 +19,23 @@ bind() { # bind SRC DST [ro]
   [ "${3:-}" != ro ] || mount -o remount,bind,ro "$2"
 }
 
-# runc needs the root to be a mount point ("mount dst=/ ... MS_SLAVE: invalid argument" otherwise).
-mount --bind "$sysroot" "$sysroot"
-for fs in proc sys dev; do mkdir -p "$sysroot/$fs"; mount --rbind "/$fs" "$sysroot/$fs"; done
-bind "$repo" "$sysroot$repo"
-bind "$cache/bazel-output" "$sysroot$cache/bazel-output"
-bind "$cache/repository-cache" "$sysroot$cache/repository-cache"
-for f in /etc/resolv.conf /etc/hosts; do [ -e "$f" ] && bind "$f" "$sysroot$f" ro; done
+if [ "$mode" = hold ]; then
+  sysroot=$1 cache=$2
+  # runc needs the root to be a mount point ("mount dst=/ ... MS_SLAVE: invalid argument" otherwise).
+  mount --bind "$sysroot" "$sysroot"
+  for fs in proc sys dev; do mkdir -p "$sysroot/$fs"; mount --rbind "/$fs" "$sysroot/$fs"; done
+  bind "$cache/bazel-output" "$sysroot$cache/bazel-output"
+  bind "$cache/repository-cache" "$sysroot$cache/repository-cache"
+  for f in /etc/resolv.conf /etc/hosts; do [ -e "$f" ] && bind "$f" "$sysroot$f" ro; done
+  exec sleep infinity
+fi
+
+[ "$mode" = run ] || { echo "enter.sh: unknown mode $mode" >&2; exit 2; }
+sysroot=$1 repo=$2 cache=$3
+shift 4
+
+# Each clone is bound once, at its own path (CI clones elsewhere than the developer's checkout).
+mountpoint -q "$sysroot$repo" || bind "$repo" "$sysroot$repo"
 
 # --- Host trust anchors: a TLS-inspecting proxy's CA must be trusted by curl, pip and the Bazel server's JVM.
 host_ca_dir=/usr/local/share/ca-certificates
@@ -55,6 +67,7 @@ for path in $(printf '%s\n' "$pip_values" | grep -oE '(file://)?/[^ "'"'"',]+' |
   [ -e "$path" ] || continue
   # A simple index links to ../../files/...: bind the directory that holds "simple", not only "simple".
   case "$path" in */simple) path=$(dirname "$path") ;; esac
+  mountpoint -q "$sysroot$path" && continue
   bind "$path" "$sysroot$path" ro
 done
 
@@ -63,5 +76,6 @@ printf 'common --repository_cache=%s\n' "$cache/repository-cache" >"$sysroot/etc
 
 workdir=$PWD
 case "$workdir" in "$repo"|"$repo"/*) ;; *) workdir=$repo ;; esac
+# shellcheck disable=SC2016 # the inner shell expands $1 and $@.
 exec chroot "$sysroot" /usr/bin/env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
   /bin/sh -c 'cd "$1" && shift && exec "$@"' enter "$workdir" "$@"

@@ -1,0 +1,71 @@
+"""safe_tar on local streams: layouts that must work, and the hashing contract."""
+
+import hashlib
+import io
+import tarfile
+
+import pytest
+
+from lambdas.shared.safe_tar import (
+    ArchiveLimitError,
+    TarLimits,
+    UnsafeArchiveError,
+    extract_tar_gz_stream,
+)
+from tools.testing.hostile_tars import _file, _info, build_tar
+
+
+class _Counting(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.total = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.total += len(chunk)
+        return chunk
+
+
+def test_dot_prefixed_names_and_nested_dirs(tmp_path):
+    data = build_tar([
+        (_info("./", tarfile.DIRTYPE), None),
+        _file("./config.json", b"{}"),
+        (_info("./sub", tarfile.DIRTYPE), None),
+        _file("./sub/deep/file.txt", b"hello"),
+    ])
+    stats = extract_tar_gz_stream(io.BytesIO(data), tmp_path)
+    assert (tmp_path / "config.json").read_bytes() == b"{}"
+    assert (tmp_path / "sub" / "deep" / "file.txt").read_bytes() == b"hello"
+    assert stats.files == 2 and stats.bytes_written == 7
+    # Archive permissions are not trusted: files are 0644.
+    assert (tmp_path / "config.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_whole_stream_is_consumed_so_the_hash_covers_every_byte(tmp_path):
+    data = build_tar([_file("a.txt", b"x" * 1000)])
+    stream = _Counting(data)
+    extract_tar_gz_stream(stream, tmp_path)
+    assert stream.total == len(data)
+    assert hashlib.sha256(stream.getvalue()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_even_internal_symlinks_are_rejected(tmp_path):
+    data = build_tar([_file("real.json", b"{}"), (_info("config.json", tarfile.SYMTYPE, linkname="real.json"), None)])
+    with pytest.raises(UnsafeArchiveError, match="symlink"):
+        extract_tar_gz_stream(io.BytesIO(data), tmp_path)
+
+
+def test_limits_are_exact(tmp_path):
+    data = build_tar([_file("a", b"x" * 100), _file("b", b"y" * 100)])
+    for name in ("ok", "too_big", "too_many"):
+        (tmp_path / name).mkdir()
+    stats = extract_tar_gz_stream(io.BytesIO(data), tmp_path / "ok", TarLimits(max_total_bytes=200, max_members=2))
+    assert stats.members == 2
+    with pytest.raises(ArchiveLimitError, match="exceeds 199 bytes"):
+        extract_tar_gz_stream(io.BytesIO(data), tmp_path / "too_big", TarLimits(max_total_bytes=199, max_members=2))
+    with pytest.raises(ArchiveLimitError, match="more than 1 members"):
+        extract_tar_gz_stream(io.BytesIO(data), tmp_path / "too_many", TarLimits(max_total_bytes=200, max_members=1))
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q"]))
