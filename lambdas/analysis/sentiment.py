@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,11 +71,27 @@ class SentimentModel:
             raise ModelLoadError(f"failed to load model from {model_dir}: {exc}") from exc
         model.eval()
         if quantize_int8:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = cls._quantize(torch, model)
         if not getattr(model.config, "id2label", None):
             raise ModelLoadError(f"model in {model_dir} has no id2label mapping in config.json")
         max_length = cls._max_length(tokenizer, model, max_tokens)
         return cls(tokenizer, model, torch, max_length, (time.perf_counter() - started) * 1000)
+
+    @staticmethod
+    def _quantize(torch, model):
+        # Dynamic int8 quantization of the Linear layers (weights int8,
+        # activations quantized on the fly): ~2x faster matmuls on CPU and a
+        # ~4x smaller Linear footprint, at a small accuracy cost. torch marks
+        # torch.ao.quantization as deprecated (torchao is its successor) but
+        # still ships it; silence the warnings so they don't flood the logs.
+        quantize_dynamic = getattr(getattr(torch, "ao", None) and torch.ao.quantization, "quantize_dynamic", None)
+        if quantize_dynamic is None:
+            raise ModelLoadError(f"QUANTIZE_INT8 is set but torch {torch.__version__} has no "
+                                 "torch.ao.quantization.quantize_dynamic")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
     @staticmethod
     def _max_length(tokenizer, model, cap: int) -> int:

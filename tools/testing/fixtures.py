@@ -76,6 +76,12 @@ class TinyModel:
 
 @pytest.fixture(scope="session")
 def tiny_model_artifact(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    # If the handler module was imported (e.g. at collection), its background
+    # torch/transformers import may be running. transformers' lazy module is
+    # not safe to import from two threads at once, so let it finish first.
+    from lambdas.analysis import ml_import
+
+    ml_import.wait()
     out = tmp_path_factory.mktemp("tiny-model")
     model_dir = tiny_model.build_model_dir(out / "model")
     data = tiny_model.tar_bytes(model_dir)
