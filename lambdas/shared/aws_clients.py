@@ -26,7 +26,10 @@ def _config(settings: Settings, service: Service) -> Config:
     kwargs: dict[str, Any] = {
         # Throttling and 5xx are retried by botocore itself ("standard" or
         # "adaptive" mode); what still fails after max_attempts surfaces to us.
-        "retries": {"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+        # total_max_attempts counts the first call too, like the AWS_MAX_ATTEMPTS
+        # env var / config-file setting (Config's "max_attempts" key would
+        # mean *retries* and give one attempt more).
+        "retries": {"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         "connect_timeout": 5,
         "read_timeout": 60 if service == "s3" else 10,
         "tcp_keepalive": True,

@@ -13,8 +13,10 @@ def _updates(proxy):
     return proxy.count(lambda r: r.target.endswith(UPDATE))
 
 
-@pytest.mark.parametrize("retry_mode", ["standard", "adaptive"])
-@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
+@pytest.mark.parametrize("code, retry_mode", [
+    ("ProvisionedThroughputExceededException", "standard"),
+    ("ThrottlingException", "adaptive"),
+])
 def test_throttling_is_retried_then_succeeds(pipeline, code, retry_mode):
     items = [make_item(i, "great news") for i in range(3)]
     pipeline.seed(*items)

@@ -71,7 +71,7 @@ def test_missing_item_is_reported_not_created(pipeline):
     pipeline.seed(seeded)
     summary = pipeline.invoke(sqs_event(seeded, missing))
     assert summary["analyzed"] == 1 and summary["duplicates"] == 0
-    assert len(summary["rejected"]) == 1 and "not" in summary["rejected"][0]["reason"]
+    assert len(summary["rejected"]) == 1 and "no item" in summary["rejected"][0]["reason"]
     assert summary["batchItemFailures"] == []  # retrying cannot create the item
     assert pipeline.get(missing) is None  # UpdateItem did not upsert it
 
