@@ -73,27 +73,16 @@ def process_event(parsed: ParsedEvent, settings: Settings) -> dict[str, Any]:
         else:
             valid.append((record.record_id, record.item))
 
-    if valid:
-        model = _model(settings)
-        predictions = _predict(model, valid, settings, summary)
-        ddb = aws_clients.dynamodb(settings)
-        for (record_id, item), prediction in zip(valid, predictions):
-            if prediction is None:
-                continue  # rejected during inference
-            result = write_result(ddb, settings.dynamodb_table, item, prediction, settings.model_version)
-            log = {"record_id": record_id, "source_id": item.source_id, "timestamp": item.timestamp}
-            if result.status is WriteStatus.ANALYZED:
-                summary["analyzed"] += 1
-                counts[prediction.label] = counts.get(prediction.label, 0) + 1
-            elif result.status is WriteStatus.DUPLICATE:
-                summary["duplicates"] += 1
-                logger.info("Duplicate delivery skipped", extra={**log, "detail": result.detail})
-            elif result.status is WriteStatus.MISSING:
-                _reject(summary, record_id, f"source_id/timestamp: {result.detail}")
-            else:
-                summary["failed"].append({"id": record_id, "reason": result.detail})
-                logger.error("Record write failed", extra={**log, "reason": result.detail})
-
+    try:
+        if valid:
+            _analyze(valid, settings, summary, counts)
+    except Exception:
+        # Fatal for the invocation (model fetch/load, ...): the exception makes
+        # Lambda/SQS retry the whole event; every record not yet analyzed or
+        # found duplicate counts as an error.
+        logger.exception("Invocation failed", extra={"valid_records": len(valid)})
+        _emit_metrics(summary, counts, errors=summary["received"] - summary["analyzed"] - summary["duplicates"])
+        raise
     _emit_metrics(summary, counts)
     logger.info("Batch processed", extra={k: (len(v) if isinstance(v, list) else v) for k, v in summary.items()})
     if parsed.kind == "sqs":
@@ -101,6 +90,29 @@ def process_event(parsed: ParsedEvent, settings: Settings) -> dict[str, Any]:
     elif summary["failed"]:
         raise RecordsFailedError(summary)
     return summary
+
+
+def _analyze(valid: list[tuple[str, AnalysisItem]], settings: Settings, summary: dict[str, Any],
+             counts: dict[str, int]) -> None:
+    model = _model(settings)
+    predictions = _predict(model, valid, settings, summary)
+    ddb = aws_clients.dynamodb(settings)
+    for (record_id, item), prediction in zip(valid, predictions):
+        if prediction is None:
+            continue  # rejected during inference
+        result = write_result(ddb, settings.dynamodb_table, item, prediction, settings.model_version)
+        log = {"record_id": record_id, "source_id": item.source_id, "timestamp": item.timestamp}
+        if result.status is WriteStatus.ANALYZED:
+            summary["analyzed"] += 1
+            counts[prediction.label] = counts.get(prediction.label, 0) + 1
+        elif result.status is WriteStatus.DUPLICATE:
+            summary["duplicates"] += 1
+            logger.info("Duplicate delivery skipped", extra={**log, "detail": result.detail})
+        elif result.status is WriteStatus.MISSING:
+            _reject(summary, record_id, f"source_id/timestamp: {result.detail}")
+        else:
+            summary["failed"].append({"id": record_id, "reason": result.detail})
+            logger.error("Record write failed", extra={**log, "reason": result.detail})
 
 
 def _reject(summary: dict[str, Any], record_id: str, reason: str) -> None:
@@ -144,11 +156,12 @@ def _predict(model: SentimentModel, valid: list[tuple[str, AnalysisItem]], setti
     return predictions
 
 
-def _emit_metrics(summary: dict[str, Any], counts: dict[str, int]) -> None:
+def _emit_metrics(summary: dict[str, Any], counts: dict[str, int], errors: int | None = None) -> None:
     metrics.add_metric(name=obs.SENTIMENT_ANALYSIS_COUNT, unit=MetricUnit.Count, value=summary["analyzed"])
     metrics.add_metric(name=obs.POSITIVE_COUNT, unit=MetricUnit.Count, value=counts.get("positive", 0))
     metrics.add_metric(name=obs.NEUTRAL_COUNT, unit=MetricUnit.Count, value=counts.get("neutral", 0))
     metrics.add_metric(name=obs.NEGATIVE_COUNT, unit=MetricUnit.Count, value=counts.get("negative", 0))
     metrics.add_metric(name=obs.DUPLICATE_DELIVERIES, unit=MetricUnit.Count, value=summary["duplicates"])
-    metrics.add_metric(name=obs.ANALYSIS_ERRORS, unit=MetricUnit.Count,
-                       value=len(summary["rejected"]) + len(summary["failed"]))
+    if errors is None:
+        errors = len(summary["rejected"]) + len(summary["failed"])
+    metrics.add_metric(name=obs.ANALYSIS_ERRORS, unit=MetricUnit.Count, value=errors)

@@ -8,6 +8,7 @@ placed under ``$TEST_TMPDIR`` when running under Bazel.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import logging
@@ -74,27 +75,36 @@ class TinyModel:
     sha256: str
 
 
+# Module-level memo: each tests/ dir re-exports these fixtures from its own
+# conftest.py, which makes pytest treat them as distinct session fixtures; the
+# memo keeps a combined run at one model build and one moto server.
+_memo: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def tiny_model_artifact(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
-    # If the handler module was imported (e.g. at collection), its background
-    # torch/transformers import may be running. transformers' lazy module is
-    # not safe to import from two threads at once, so let it finish first.
-    from lambdas.analysis import ml_import
+    if "model" not in _memo:
+        # If the handler module was imported (e.g. at collection), its
+        # background torch/transformers import may be running. transformers'
+        # lazy module is not safe to import from two threads at once, so let
+        # it finish first.
+        from lambdas.analysis import ml_import
 
-    ml_import.wait()
-    out = tmp_path_factory.mktemp("tiny-model")
-    model_dir = tiny_model.build_model_dir(out / "model")
-    data = tiny_model.tar_bytes(model_dir)
-    return TinyModel(model_dir=model_dir, tarball=data, sha256=hashlib.sha256(data).hexdigest())
+        ml_import.wait()
+        out = tmp_path_factory.mktemp("tiny-model")
+        model_dir = tiny_model.build_model_dir(out / "model")
+        data = tiny_model.tar_bytes(model_dir)
+        _memo["model"] = TinyModel(model_dir=model_dir, tarball=data, sha256=hashlib.sha256(data).hexdigest())
+    return _memo["model"]
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = start_moto_server("thread")
-    try:
-        yield server
-    finally:
-        server.stop()
+def moto_server() -> MotoServer:
+    if "moto" not in _memo:
+        server = start_moto_server("thread")
+        atexit.register(server.stop)
+        _memo["moto"] = server
+    return _memo["moto"]
 
 
 @pytest.fixture

@@ -1,5 +1,11 @@
 """Handler results equal a direct transformers forward pass on the same texts."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import pytest
 
 from lambdas.analysis.sentiment import SentimentModel

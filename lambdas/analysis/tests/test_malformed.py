@@ -1,6 +1,12 @@
 """Malformed records are rejected one by one, naming the field; the good
 records of the same event are still analysed and written."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import copy
 import json
 

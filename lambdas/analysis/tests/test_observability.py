@@ -1,5 +1,11 @@
 """EMF metrics, structured logs, cold/warm behaviour and X-Ray without a daemon."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import json
 import os
 import subprocess
@@ -77,13 +83,18 @@ def test_cold_then_warm_fetches_once_and_logs_phases(pipeline, capsys, log_captu
     assert all(pipeline.get(i)["status"] == "analyzed" for i in items)
 
 
-def test_model_fetch_failure_fails_invocation_with_cause(pipeline):
+def test_model_fetch_failure_fails_invocation_with_cause(pipeline, capsys):
     pipeline.server.client("s3").put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"not a tarball")
     item = make_item(1)
     pipeline.seed(item)
     with pytest.raises(ModelFetchError, match="not valid gzip"):
-        pipeline.invoke(sns_event(item))
+        pipeline.invoke(sns_event(item, {"broken": True}))
     assert pipeline.get(item)["status"] == "pending"
+    blobs = [b for b in _emf(capsys.readouterr().out) if "AnalysisErrors" in b]
+    assert blobs and blobs[0]["AnalysisErrors"] == [2.0]  # the rejected one + the unprocessed one
+    # The next invocation retries the fetch and succeeds once the artifact is fixed.
+    pipeline.server.client("s3").put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=pipeline.model.tarball)
+    assert pipeline.invoke(sns_event(item))["analyzed"] == 1
 
 
 def test_invalid_config_fails_with_variable_name(pipeline):

@@ -1,5 +1,11 @@
 """SQS: SNS-enveloped and bare bodies, partial batch responses."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import json
 
 import pytest

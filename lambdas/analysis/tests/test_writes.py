@@ -1,5 +1,11 @@
 """Conditional update pending -> analyzed; duplicates are not errors."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import json
 import re
 from datetime import datetime, timezone

@@ -1,5 +1,11 @@
 """Model fetch from (moto) S3: checksum, once-per-container, safe extraction."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import hashlib
 import threading
 from pathlib import Path

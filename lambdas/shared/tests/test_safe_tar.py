@@ -1,5 +1,11 @@
 """safe_tar on local streams: layouts that must work, and the hashing contract."""
 
+if __name__ == "__main__":  # run as a script: make the repo root importable
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
+
 import hashlib
 import io
 import tarfile

@@ -1,0 +1,40 @@
+"""Local AWS Lambda Runtime API emulator (our own; see README.md)."""
+
+from .emulator import (
+    MAX_PAYLOAD_BYTES,
+    OUTCOME_ERROR,
+    OUTCOME_INIT_ERROR,
+    OUTCOME_INIT_TIMEOUT,
+    OUTCOME_RESPONSE_TOO_LARGE,
+    OUTCOME_RUNTIME_EXIT,
+    OUTCOME_SUCCESS,
+    OUTCOME_TIMEOUT,
+    EmulatorError,
+    InvocationRecord,
+    InvokeResult,
+    LambdaEmulator,
+    PayloadTooLarge,
+    format_report,
+)
+from .env import cgroup_peak_memory, function_arn, lambda_env, process_peak_rss_mb
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "OUTCOME_ERROR",
+    "OUTCOME_INIT_ERROR",
+    "OUTCOME_INIT_TIMEOUT",
+    "OUTCOME_RESPONSE_TOO_LARGE",
+    "OUTCOME_RUNTIME_EXIT",
+    "OUTCOME_SUCCESS",
+    "OUTCOME_TIMEOUT",
+    "EmulatorError",
+    "InvocationRecord",
+    "InvokeResult",
+    "LambdaEmulator",
+    "PayloadTooLarge",
+    "cgroup_peak_memory",
+    "format_report",
+    "function_arn",
+    "lambda_env",
+    "process_peak_rss_mb",
+]

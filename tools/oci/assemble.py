@@ -1,0 +1,136 @@
+"""Assembles an OCI image layout (image spec 1.1) from an optional base layout and prebuilt layers.
+
+    assemble.py --spec SPEC.json --out DIR --digest-out FILE [--base DIR] [--info-file F]... [--layer BLOB DESC]...
+
+SPEC holds the rules_oci-style attributes (entrypoint, cmd, env, user, workdir, labels, annotations, os,
+architecture). Label and annotation values may name workspace status keys as {STABLE_KEY}; they are replaced
+from the --info-file files. The output is index.json, oci-layout and blobs/sha256/*, with one image manifest;
+DIGEST_OUT receives that manifest's digest.
+"""
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+CREATED = "2000-01-01T00:00:00Z"  # the layers' fixed mtime; a build time would break reproducibility
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def put_blob(blobs: Path, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    (blobs / digest).write_bytes(data)
+    return f"sha256:{digest}"
+
+
+def read_base(base: Path) -> tuple[dict, list[dict], Path]:
+    index = json.loads((base / "index.json").read_text())
+    if len(index["manifests"]) != 1:
+        raise SystemExit(f"assemble: base {base} must hold exactly one manifest, it holds {len(index['manifests'])}")
+    blobs = base / "blobs/sha256"
+    manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_text())
+    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    return config, manifest["layers"], blobs
+
+
+def status_values(info_files: list[Path]) -> dict[str, str]:
+    values = {}
+    for info in info_files:
+        for line in info.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            values[key] = value
+    return values
+
+
+def substitute(mapping: dict[str, str], status: dict[str, str]) -> dict[str, str]:
+    def one(value: str) -> str:
+        return re.sub(r"\{(STABLE_[A-Z0-9_]+)\}", lambda m: status.get(m.group(1), "unknown"), value)
+
+    return {key: one(value) for key, value in mapping.items()}
+
+
+def merge_env(base_env: list[str], env: dict[str, str]) -> list[str]:
+    merged = dict(item.split("=", 1) for item in base_env or [DEFAULT_PATH])
+    merged.update(env)
+    return [f"{key}={value}" for key, value in merged.items()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--digest-out", type=Path, required=True)
+    parser.add_argument("--base", type=Path)
+    parser.add_argument("--info-file", type=Path, action="append", default=[])
+    parser.add_argument("--layer", nargs=2, type=Path, action="append", default=[], metavar=("BLOB", "DESCRIPTOR"))
+    args = parser.parse_args()
+    spec = json.loads(args.spec.read_text())
+    status = status_values(args.info_file)
+
+    blobs = args.out / "blobs/sha256"
+    blobs.mkdir(parents=True)
+    config, layers = {"architecture": spec["architecture"], "os": spec["os"], "config": {}}, []
+    config["rootfs"] = {"type": "layers", "diff_ids": []}
+    config["history"] = []
+    if args.base:
+        config, layers, base_blobs = read_base(args.base)
+        for layer in layers:
+            digest = layer["digest"].split(":")[1]
+            shutil.copyfile(base_blobs / digest, blobs / digest)
+
+    for blob, descriptor_file in args.layer:
+        descriptor = json.loads(descriptor_file.read_text())
+        shutil.copyfile(blob, blobs / descriptor["digest"].split(":")[1])
+        layers.append({key: descriptor[key] for key in ("mediaType", "digest", "size")})
+        config["rootfs"]["diff_ids"].append(descriptor["diff_id"])
+        config["history"].append({"created": CREATED, "created_by": f"tools/oci layer {blob.name}"})
+
+    runtime = config.setdefault("config", {})
+    runtime["Env"] = merge_env(runtime.get("Env", []), spec.get("env", {}))
+    for key, field in (("entrypoint", "Entrypoint"), ("cmd", "Cmd"), ("user", "User"), ("workdir", "WorkingDir")):
+        if spec.get(key) is not None:
+            runtime[field] = spec[key]
+    if spec.get("labels"):
+        runtime["Labels"] = {**runtime.get("Labels", {}), **substitute(spec["labels"], status)}
+    config["created"] = CREATED
+    config["architecture"], config["os"] = spec["architecture"], spec["os"]
+
+    config_bytes = canonical(config)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": put_blob(blobs, config_bytes), "size": len(config_bytes)},
+        "layers": layers,
+    }
+    if spec.get("annotations"):
+        manifest["annotations"] = substitute(spec["annotations"], status)
+    manifest_bytes = canonical(manifest)
+    manifest_digest = put_blob(blobs, manifest_bytes)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": [
+            {
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": manifest_digest,
+                "size": len(manifest_bytes),
+                "platform": {"architecture": spec["architecture"], "os": spec["os"]},
+            }
+        ],
+    }
+    (args.out / "index.json").write_bytes(canonical(index))
+    (args.out / "oci-layout").write_bytes(canonical({"imageLayoutVersion": "1.0.0"}))
+    args.digest_out.write_text(manifest_digest + "\n")
+
+
+if __name__ == "__main__":
+    main()

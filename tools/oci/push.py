@@ -1,0 +1,104 @@
+"""Pushes an OCI image layout with skopeo and prints the pushed reference, repository@sha256:...
+
+    tools/bazel run //lambdas/analysis:push [-- --repository REGISTRY/REPO] [--tag T]... [--handoff-file F]
+
+The repository comes from --repository, else $OCI_PUSH_REPOSITORY, else the target's default. skopeo speaks the
+registry protocol; ECR credentials come from amazon-ecr-credential-helper (docker-credential-ecr-login) through
+a skopeo auth file, so the usual AWS credential chain applies. The manifest goes up unchanged
+(--preserve-digests): what is pushed is byte for byte what was built and tested, and it is a single image
+manifest, never an index (Lambda rejects indexes).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+MANIFEST_MEDIA_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
+
+
+def fail(message: str) -> None:
+    print(f"push: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def local_digest(layout: Path) -> str:
+    index = json.loads((layout / "index.json").read_text())
+    manifests = index.get("manifests", [])
+    if len(manifests) != 1 or manifests[0]["mediaType"] not in MANIFEST_MEDIA_TYPES:
+        fail(f"{layout} must hold exactly one image manifest")
+    return manifests[0]["digest"]
+
+
+def transport_flags(host: str, tmp: Path) -> tuple[list[str], list[str]]:
+    """(flags for copy's destination, flags for inspect): TLS off on loopback only, ECR auth via the helper."""
+    dest, inspect = [], []
+    if host.split(":")[0] in LOOPBACK_HOSTS or host.startswith("[::1]"):
+        dest.append("--dest-tls-verify=false")
+        inspect.append("--tls-verify=false")
+    if ECR_HOST.match(host):
+        authfile = tmp / "auth.json"
+        authfile.write_text(json.dumps({"credHelpers": {host: "ecr-login"}}))
+        dest.append(f"--dest-authfile={authfile}")
+        inspect.append(f"--authfile={authfile}")
+    return dest, inspect
+
+
+def skopeo(*args: str) -> str:
+    result = subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"skopeo {args[0]} failed:\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, required=True, help="OCI image layout directory")
+    parser.add_argument("--default-repository", default="")
+    parser.add_argument("--repository", default="", help="registry/repository to push to")
+    parser.add_argument("--tag", action="append", default=[], help="tag(s) to push; default build-<digest prefix>")
+    parser.add_argument("--handoff-file", default="", help="workspace-relative JSON file for Terraform")
+    args = parser.parse_args()
+
+    repository = args.repository or os.environ.get("OCI_PUSH_REPOSITORY", "") or args.default_repository
+    if not repository:
+        fail("no repository to push to: pass --repository REGISTRY/REPO or set OCI_PUSH_REPOSITORY "
+             "(e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/analysis-lambda)")
+    host = repository.split("/", 1)[0]
+    digest = local_digest(args.image)
+    # A registry needs a tag or a digest to store a manifest under; the default tag is derived from the content,
+    # so pushing the same image again is a no-op even with immutable tags (ECR).
+    tags = args.tag or [f"build-{digest.split(':')[1][:12]}"]
+
+    with tempfile.TemporaryDirectory(prefix="oci-push-") as tmp:
+        dest_flags, inspect_flags = transport_flags(host, Path(tmp))
+        for tag in tags:
+            digestfile = Path(tmp) / "digest"
+            print(f"push: {repository}:{tag}", file=sys.stderr)
+            skopeo("copy", "--preserve-digests", f"--digestfile={digestfile}", *dest_flags,
+                   f"oci:{args.image}", f"docker://{repository}:{tag}")
+            pushed = digestfile.read_text().strip()
+            if pushed != digest:
+                fail(f"the registry stored {pushed}, but the built manifest is {digest}")
+        raw = json.loads(skopeo("inspect", "--raw", *inspect_flags, f"docker://{repository}@{digest}"))
+        if raw.get("mediaType") not in MANIFEST_MEDIA_TYPES:
+            fail(f"{repository}@{digest} reads back as {raw.get('mediaType')}, not an image manifest")
+
+    reference = f"{repository}@{digest}"
+    if args.handoff_file:
+        workspace = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
+        handoff = workspace / args.handoff_file
+        handoff.parent.mkdir(parents=True, exist_ok=True)
+        handoff.write_text(json.dumps({"image_repository": repository, "image_digest": digest}, indent=2) + "\n")
+        print(f"push: wrote {handoff}", file=sys.stderr)
+    print(reference)
+
+
+if __name__ == "__main__":
+    main()
