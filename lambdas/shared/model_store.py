@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -59,21 +60,84 @@ class LocalModel:
 
 
 class _HashingReader:
-    """File-like wrapper hashing every byte read from the S3 stream."""
+    """Read-ahead + SHA-256 over the S3 body, as a file-like object.
+
+    A helper thread pulls 1 MiB chunks from the HTTP body, hashes them and
+    queues them (bounded), so the network transfer overlaps with
+    decompression and disk writes in the consuming thread (socket reads,
+    zlib and hashlib all release the GIL). Errors from the body are re-raised
+    in the consumer.
+    """
+
+    _CHUNK = 1 << 20
+    _DEPTH = 16  # at most ~16 MiB buffered
+    _EOF = object()
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self._sha = hashlib.sha256()
+        self._queue: queue.Queue = queue.Queue(maxsize=self._DEPTH)
+        self._stop = threading.Event()
+        self._buf = b""
+        self._pos = 0
+        self._finished = False
         self.count = 0
+        self._thread = threading.Thread(target=self._pump, name="model-download", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _pump(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self._raw.read(self._CHUNK)
+                if not data:
+                    self._put(self._EOF)
+                    return
+                self._sha.update(data)
+                self.count += len(data)
+                if not self._put(data):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            self._put(exc)
 
     def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size if size is not None and size >= 0 else None)
-        self._sha.update(data)
-        self.count += len(data)
-        return data
+        if size is None or size < 0:
+            parts = []
+            while chunk := self.read(self._CHUNK):
+                parts.append(chunk)
+            return b"".join(parts)
+        if self._pos >= len(self._buf):
+            if self._finished:
+                return b""
+            item = self._queue.get()
+            if item is self._EOF:
+                self._finished = True
+                return b""
+            if isinstance(item, BaseException):
+                self._finished = True
+                raise item
+            self._buf, self._pos = item, 0
+        out = self._buf[self._pos:self._pos + size]
+        self._pos += len(out)
+        return out
 
     def hexdigest(self) -> str:
+        if not self._finished:
+            raise RuntimeError("hexdigest() before the stream was read to the end")
         return self._sha.hexdigest()
+
+    def close(self) -> None:
+        """Stop the helper thread (e.g. when extraction failed half-way)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def validate_model_dir(path: Path) -> None:
@@ -161,6 +225,7 @@ class ModelStore:
             except (BotoCoreError, OSError) as exc:
                 raise ModelFetchError(f"model download/extract failed for {uri}: {exc}") from exc
             finally:
+                reader.close()
                 response["Body"].close()
             digest = reader.hexdigest()
             for origin, expected in (("MODEL_SHA256", settings.model_sha256),

@@ -139,6 +139,9 @@ class _Invocation:
     deadline_epoch_ms: Optional[int] = None
     cold: bool = False
     init_ms: Optional[float] = None
+    runtime_pid: Optional[int] = None
+    respawn: bool = False  # its warm runtime died before taking it: start a fresh one and retry
+    allow_respawn: bool = False
     outcome: Optional[_Outcome] = None
     finished_mono: Optional[float] = None
 
@@ -198,6 +201,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     emulator: "LambdaEmulator"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A runtime that is killed mid-connection resets it; that is routine here.
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
 class _Server6(_Server):
@@ -453,17 +460,31 @@ class LambdaEmulator:
                     inv.complete(self._init_error_outcome())
                     self._needs_restart = "init_error"
                 need_spawn = inv.outcome is None and self.managed and not self._proc_alive_locked()
-            if need_spawn:
-                try:
-                    self._spawn()
-                except OSError as exc:
-                    msg = f"RequestId: {inv.request_id} Error: could not start the runtime {self.command!r}: {exc}"
-                    inv.cold = True
-                    inv.complete(self._error_outcome("Runtime.InvalidEntrypoint", msg, OUTCOME_RUNTIME_EXIT, None))
-            with self._cv:
-                if inv.outcome is None:
-                    self._await_outcome_locked(inv, t0)
-                pid = self._proc.pid if self._proc is not None else None
+            retried = False
+            phase_start = t0
+            while True:
+                if need_spawn:
+                    try:
+                        self._spawn()
+                    except OSError as exc:
+                        msg = f"RequestId: {inv.request_id} Error: could not start the runtime {self.command!r}: {exc}"
+                        inv.cold = True
+                        inv.complete(self._error_outcome("Runtime.InvalidEntrypoint", msg, OUTCOME_RUNTIME_EXIT, None))
+                with self._cv:
+                    if inv.outcome is None:
+                        inv.respawn = False
+                        self._await_outcome_locked(inv, phase_start, allow_respawn=not retried)
+                    pid = inv.runtime_pid
+                    if pid is None and self._proc is not None:
+                        pid = self._proc.pid
+                if inv.outcome is not None:
+                    break
+                # The warm runtime exited between invocations (e.g. it crashed after its last
+                # response): like Lambda, serve this event from a fresh runtime, once.
+                retried = True
+                phase_start = time.monotonic()
+                self._restart_if_needed()
+                need_spawn = self.managed
             outcome = inv.outcome
             assert outcome is not None
             max_mem = self._read_max_memory(pid)
@@ -481,11 +502,17 @@ class LambdaEmulator:
             record=record,
         )
 
-    def _await_outcome_locked(self, inv: _Invocation, t0: float) -> None:
+    def _await_outcome_locked(self, inv: _Invocation, t0: float, allow_respawn: bool) -> None:
+        """Wait until ``inv`` has an outcome, or (allow_respawn) its warm runtime died before taking it."""
+        inv.allow_respawn = allow_respawn
+        if self._proc is not None:
+            inv.runtime_pid = self._proc.pid
         self._pending = inv
         self._cv.notify_all()
         init_deadline = t0 + self.init_timeout
         while inv.outcome is None:
+            if inv.respawn:
+                return
             now = time.monotonic()
             if inv.delivered_mono is None:
                 if now >= init_deadline:
@@ -619,6 +646,11 @@ class LambdaEmulator:
         if gen != self._gen:
             return  # an old runtime we already replaced
         why = _describe_returncode(returncode)
+        pending = self._pending
+        if pending is not None and pending.delivered_mono is None and self._init_done and pending.allow_respawn:
+            # A warm runtime died while idle; the waiting invoke retries on a fresh one.
+            pending.respawn = True
+            self._pending = None
         for inv in (self._pending, self._inflight):
             if inv is None:
                 continue
@@ -709,6 +741,7 @@ class LambdaEmulator:
                     if inv.cold:
                         inv.init_ms = self._init_ms
                     self._delivered_in_gen += 1
+                    inv.runtime_pid = self._proc.pid if self._proc is not None else None
                     self._inflight = inv
                     self._cv.notify_all()
                     break
@@ -874,6 +907,15 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "lambda-emulator"
     sys_version = ""
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        try:
+            # Headers and body go out in separate writes: without this, Nagle plus delayed ACKs
+            # add ~40 ms to every event delivery.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
         logger.debug("%s " + format, self.address_string(), *args)

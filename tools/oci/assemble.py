@@ -124,6 +124,8 @@ def main() -> None:
                 "digest": manifest_digest,
                 "size": len(manifest_bytes),
                 "platform": {"architecture": spec["architecture"], "os": spec["os"]},
+                # umoci and skopeo address a manifest in a layout by this name (oci:DIR:latest).
+                "annotations": {"org.opencontainers.image.ref.name": "latest"},
             }
         ],
     }

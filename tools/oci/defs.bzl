@@ -69,7 +69,9 @@ def _oci_image_impl(ctx):
         progress_message = "Assembling OCI image %{label}",
     )
     return [
-        DefaultInfo(files = depset([layout, digest]), runfiles = ctx.runfiles([layout, digest])),
+        # The layout alone is the default output, so $(rootpath :image) names it; the digest is an output group.
+        DefaultInfo(files = depset([layout]), runfiles = ctx.runfiles([layout])),
+        OutputGroupInfo(digest = depset([digest])),
         OciImageInfo(layout = layout, digest = digest),
     ]
 

@@ -49,6 +49,7 @@ def _py_wheels_layer_impl(ctx):
         fail("%s: no .whl files among wheels" % ctx.label)
     args = ctx.actions.args()
     args.add("--out", blob).add("--descriptor", descriptor)
+    args.add_all(ctx.attr.exclude, before_each = "--exclude")
     args.add_all(wheels)
     ctx.actions.run(
         executable = ctx.executable._tool,
@@ -64,6 +65,7 @@ py_wheels_layer = rule(
     implementation = _py_wheels_layer_impl,
     doc = "One layer with the given wheels installed into the image's /usr/local/lib/python3.11/dist-packages.",
     attrs = {
+        "exclude": attr.string_list(doc = "Paths under site-packages left out of the layer (build-time-only files)."),
         "wheels": attr.label_list(mandatory = True, doc = "`@pip//<package>:whl` targets (runtime hub only)."),
         "_tool": attr.label(default = "//tools/oci:wheel_layer", executable = True, cfg = "exec"),
     },

@@ -8,6 +8,7 @@ Byte code is precompiled for the image's interpreter (this one: the sysroot's Py
 """
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--descriptor", type=Path, required=True)
+    parser.add_argument("--exclude", action="append", default=[],
+                        help="path under site-packages to leave out (directory or file), e.g. torch/include")
     parser.add_argument("wheels", type=Path, nargs="+")
     args = parser.parse_args()
 
@@ -55,6 +58,11 @@ def main() -> None:
         for wheel in sorted(args.wheels):
             with WheelFile.open(wheel) as source:
                 install(source, destination, additional_metadata={"INSTALLER": b"tools/oci\n"})
+        for rel in args.exclude:
+            target = root / SITE_PACKAGES / rel
+            if not target.exists():
+                sys.exit(f"wheel_layer: --exclude {rel} matches nothing; drop it from the BUILD file")
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
         compile_bytecode(root / SITE_PACKAGES, root)
         write_layer(root, args.out, args.descriptor)
 

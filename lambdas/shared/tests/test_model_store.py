@@ -141,6 +141,41 @@ def test_model_path_mode_validates_directory(pipeline, tmp_path):
         ModelStore().ensure_local(Settings.from_env(), _s3)
 
 
+def test_download_errors_surface_in_the_reading_thread():
+    import io
+
+    from lambdas.shared.model_store import _HashingReader
+
+    class Flaky(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() >= 3 << 20:
+                raise ConnectionResetError("connection reset by peer")
+            return super().read(size)
+
+    reader = _HashingReader(Flaky(b"x" * (8 << 20)))
+    with pytest.raises(ConnectionResetError):
+        while reader.read(1 << 16):
+            pass
+    with pytest.raises(RuntimeError):
+        reader.hexdigest()  # never a digest of a partial download
+    reader.close()
+
+
+def test_hashing_reader_matches_sha256_of_whole_body():
+    import io
+    import os
+
+    from lambdas.shared.model_store import _HashingReader
+
+    data = os.urandom(5 * 1024 * 1024 + 123)
+    reader = _HashingReader(io.BytesIO(data))
+    out = bytearray()
+    while chunk := reader.read(8192):
+        out += chunk
+    assert bytes(out) == data and reader.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert reader.count == len(data)
+
+
 @pytest.mark.parametrize("case", hostile_tars.CASES, ids=[c.name for c in hostile_tars.CASES])
 def test_hostile_tarball_rejected(pipeline, case, tmp_path):
     data = case.build(pipeline.model.model_dir)

@@ -6,6 +6,7 @@ if __name__ == "__main__":  # run as a script: make the repo root importable
 
     sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
 
+import gzip
 import hashlib
 import io
 import tarfile
@@ -14,6 +15,7 @@ import pytest
 
 from lambdas.shared.safe_tar import (
     ArchiveLimitError,
+    CorruptArchiveError,
     TarLimits,
     UnsafeArchiveError,
     extract_tar_gz_stream,
@@ -59,6 +61,36 @@ def test_even_internal_symlinks_are_rejected(tmp_path):
     data = build_tar([_file("real.json", b"{}"), (_info("config.json", tarfile.SYMTYPE, linkname="real.json"), None)])
     with pytest.raises(UnsafeArchiveError, match="symlink"):
         extract_tar_gz_stream(io.BytesIO(data), tmp_path)
+
+
+def _raw_tar(members):
+    return build_tar(members, compress=False)
+
+
+def test_concatenated_gzip_members_and_zero_padding_are_accepted(tmp_path):
+    raw = _raw_tar([_file("a.txt", b"a" * 5000), _file("b.txt", b"b" * 5000)])
+    half = len(raw) // 2
+    data = gzip.compress(raw[:half]) + gzip.compress(raw[half:]) + b"\0" * 1024
+    extract_tar_gz_stream(io.BytesIO(data), tmp_path)
+    assert (tmp_path / "b.txt").read_bytes() == b"b" * 5000
+
+
+def test_trailing_garbage_after_gzip_is_rejected(tmp_path):
+    data = build_tar([_file("a.txt", b"a")]) + b"GARBAGE"
+    with pytest.raises(CorruptArchiveError, match="not valid gzip"):
+        extract_tar_gz_stream(io.BytesIO(data), tmp_path)
+
+
+def test_gzip_trailer_crc_is_verified(tmp_path):
+    data = bytearray(build_tar([_file("a.txt", b"a" * 100)]))
+    data[-8] ^= 0xFF  # CRC-32 field of the gzip trailer
+    with pytest.raises(CorruptArchiveError, match="not valid gzip"):
+        extract_tar_gz_stream(io.BytesIO(bytes(data)), tmp_path)
+
+
+def test_empty_stream_is_truncated(tmp_path):
+    with pytest.raises(CorruptArchiveError, match="truncated"):
+        extract_tar_gz_stream(io.BytesIO(b""), tmp_path)
 
 
 def test_limits_are_exact(tmp_path):

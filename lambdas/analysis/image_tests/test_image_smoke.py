@@ -1,0 +1,81 @@
+"""FR-005: the built image runs under runc the way Lambda runs it, and everything the handler needs works.
+
+Non-root uid from the image, read-only root, tmpfs /tmp, no network, 2048 MB memory cgroup.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.oci import runc_lambda
+
+HERE = Path(__file__).resolve().parent
+LAYOUT = Path(os.environ["IMAGE_LAYOUT"]).resolve()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> dict:
+    reason = runc_lambda.host_can_run_containers()
+    assert reason is None, reason
+    workdir = tmp_path_factory.mktemp("smoke")
+    bundle = runc_lambda.unpack(LAYOUT, workdir)
+    runc_lambda.configure(
+        bundle,
+        args=["/usr/bin/python3.11", "/smoke/smoke_probe.py"],
+        mounts=[(str(HERE), "/smoke", True)],
+        memory_mb=2048,
+    )
+    result = runc_lambda.run(bundle, timeout=240)
+    lines = [l for l in result.stdout.splitlines() if l.startswith("SMOKE-REPORT ")]
+    assert result.returncode == 0 and lines, f"container failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    data = json.loads(lines[-1].removeprefix("SMOKE-REPORT "))
+    data["peak_memory_bytes"] = result.peak_memory_bytes
+    print(json.dumps(data, indent=2))
+    return data
+
+
+@pytest.mark.parametrize("module", [
+    "torch", "transformers", "tokenizers", "safetensors", "boto3", "pydantic", "aws_xray_sdk",
+    "aws_lambda_powertools", "awslambdaric", "lambdas.analysis.handler",
+])
+def test_module_imports_inside_the_image(report, module):
+    assert report["imports"][module] == "ok", f"{module} does not import in the image: {report['imports'][module]}"
+
+
+def check(report, name):
+    entry = report["checks"][name]
+    assert entry["ok"], f"{name}: {entry['error']}\n{entry['traceback']}"
+    return entry["value"]
+
+
+def test_python_is_3_11(report):
+    assert check(report, "python").startswith("3.11.")
+
+
+def test_torch_is_the_cpu_build(report):
+    assert check(report, "cuda") is None
+
+
+def test_runs_as_the_images_non_root_user(report):
+    assert check(report, "uid") == 1000
+
+
+def test_task_root_and_root_fs_are_read_only(report):
+    assert check(report, "task_root_writable") is False
+    assert check(report, "root_writable") is False
+
+
+def test_tmp_is_writable(report):
+    assert check(report, "tmp_writable") is True
+
+
+def test_forward_pass_of_a_tiny_model_from_tmp(report):
+    logits = check(report, "forward_pass")
+    assert len(logits) == 2 and all(isinstance(v, float) for v in logits)
+
+
+def test_memory_stayed_inside_the_limit(report):
+    assert report["peak_memory_bytes"] is not None, "no cgroup memory accounting found for the container"
+    assert report["peak_memory_bytes"] < 2048 * 1024 * 1024
