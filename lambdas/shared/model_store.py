@@ -80,7 +80,8 @@ class _HashingReader:
         self._stop = threading.Event()
         self._buf = b""
         self._pos = 0
-        self._finished = False
+        self._finished = False  # no more data will come (EOF or error)
+        self._complete = False  # reached EOF without error
         self.count = 0
         self._thread = threading.Thread(target=self._pump, name="model-download", daemon=True)
         self._thread.start()
@@ -119,7 +120,7 @@ class _HashingReader:
                 return b""
             item = self._queue.get()
             if item is self._EOF:
-                self._finished = True
+                self._finished = self._complete = True
                 return b""
             if isinstance(item, BaseException):
                 self._finished = True
@@ -130,7 +131,7 @@ class _HashingReader:
         return out
 
     def hexdigest(self) -> str:
-        if not self._finished:
+        if not self._complete:
             raise RuntimeError("hexdigest() before the stream was read to the end")
         return self._sha.hexdigest()
 

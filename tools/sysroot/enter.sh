@@ -36,6 +36,9 @@ shift 4
 
 # Each clone is bound once, at its own path (CI clones elsewhere than the developer's checkout).
 mountpoint -q "$sysroot$repo" || bind "$repo" "$sysroot$repo"
+# The team's shared folder beside the checkout (the OCI image-spec schemas live there), read-only.
+shared=$(dirname "$repo")/shared
+if [ -d "$shared" ] && ! mountpoint -q "$sysroot$shared"; then bind "$shared" "$sysroot$shared" ro; fi
 
 # --- Host trust anchors: a TLS-inspecting proxy's CA must be trusted by curl, pip and the Bazel server's JVM.
 host_ca_dir=/usr/local/share/ca-certificates

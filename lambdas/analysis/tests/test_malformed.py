@@ -147,6 +147,26 @@ def test_rejection_is_logged_with_reason(pipeline, log_capture):
     assert "matched_tags" in rejected[0]["reason"]
 
 
+def test_text_that_breaks_inference_is_isolated(pipeline, monkeypatch):
+    from lambdas.analysis.sentiment import SentimentModel
+
+    original = SentimentModel.predict
+
+    def fragile_predict(self, texts, **kwargs):
+        if any("POISON" in t for t in texts):
+            raise RuntimeError("tokenizer exploded")
+        return original(self, texts, **kwargs)
+
+    monkeypatch.setattr(SentimentModel, "predict", fragile_predict)
+    good, poison = make_item(1, "I love this great product"), make_item(2, "POISON text")
+    pipeline.seed(good, poison)
+    summary = pipeline.invoke(direct_event(good, poison))
+    assert summary["analyzed"] == 1
+    assert [r["id"] for r in summary["rejected"]] == ["items[1]"]
+    assert summary["rejected"][0]["reason"].startswith("text_for_analysis: inference failed")
+    assert pipeline.get(good)["status"] == "analyzed" and pipeline.get(poison)["status"] == "pending"
+
+
 def test_unrecognised_event_is_rejected_not_raised(pipeline):
     summary = pipeline.invoke({"detail-type": "Scheduled Event"})
     assert summary["analyzed"] == 0
