@@ -8,6 +8,7 @@ if __name__ == "__main__":  # run as a script: make the repo root importable
 
 import json
 import tarfile
+import urllib.error
 import urllib.request
 
 import pytest
