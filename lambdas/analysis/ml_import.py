@@ -4,6 +4,11 @@ Importing them takes seconds on a cold Lambda - about as long as downloading
 and extracting the model - so the handler module starts this import when it
 is loaded and the model loader joins it only right before it needs the
 classes. The two phases overlap instead of adding up.
+
+Caveat: transformers' lazy top-level module is not safe to use from two
+threads at once. Code running in the same process (tests, probes) must not
+import from torch/transformers until :func:`wait` has returned; the
+function's own code only touches them through :func:`wait`.
 """
 
 from __future__ import annotations

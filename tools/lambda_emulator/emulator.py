@@ -635,6 +635,7 @@ class LambdaEmulator:
                 start_new_session=True,  # its own process group, so children die with it
             )
             self._proc = proc
+        logger.debug("spawned runtime pid %d (generation %d)", proc.pid, gen)
         threading.Thread(target=self._watch, args=(proc, gen), name=f"lambda-runtime-{proc.pid}", daemon=True).start()
 
     def _watch(self, proc: subprocess.Popen, gen: int) -> None:
@@ -643,6 +644,7 @@ class LambdaEmulator:
             self._on_exit_locked(gen, code)
 
     def _on_exit_locked(self, gen: int, returncode: Optional[int]) -> None:
+        logger.debug("runtime of generation %d exited (%s); current generation %d", gen, returncode, self._gen)
         if gen != self._gen:
             return  # an old runtime we already replaced
         why = _describe_returncode(returncode)
@@ -682,6 +684,7 @@ class LambdaEmulator:
             reason, self._needs_restart = self._needs_restart, None
             if reason is None:
                 return
+            logger.debug("replacing the runtime of generation %d (%s)", self._gen, reason)
             self._gen += 1
             self._reset_generation_locked()
             proc, self._proc = self._proc, None
@@ -722,6 +725,7 @@ class LambdaEmulator:
     def _handle_next(self, req: "_Handler") -> None:
         with self._cv:
             gen = self._gen
+            logger.debug("/next from %s (generation %d)", req.client_address, gen)
             if not self._init_done:
                 self._init_done = True
                 if self._start_mono is not None:
@@ -803,6 +807,7 @@ class LambdaEmulator:
         body, _size = req.read_body(self.max_response_bytes)
         error_type_header = req.headers.get("Lambda-Runtime-Function-Error-Type")
         with self._cv:
+            logger.debug("/init/error (%s) in generation %d", error_type_header, self._gen)
             if self._init_done or self._init_error is not None:
                 req.send_json(403, _error_doc("InvalidStateTransition", "init error after init completed or already reported"))
                 return

@@ -12,23 +12,40 @@ def _outputs(ctx):
         ctx.actions.declare_file(ctx.label.name + ".json"),
     )
 
-def _provide(blob, descriptor):
-    return [DefaultInfo(files = depset([blob, descriptor])), OciLayerInfo(blob = blob, descriptor = descriptor)]
+def _provide(ctx, blob, descriptor, tool, arguments, inputs):
+    """Providers, plus a recipe (output group `recipe`) to rebuild the layer outside Bazel.
+
+    The recipe names the tool and its arguments with runfiles-relative paths; the reproducibility test replays it
+    in a fresh directory and compares digests.
+    """
+    recipe = ctx.actions.declare_file(ctx.label.name + ".recipe.json")
+    ctx.actions.write(recipe, json.encode({
+        "arguments": [a.short_path if type(a) == "File" else a for a in arguments],
+        "descriptor": descriptor.short_path,
+        "inputs": [f.short_path for f in inputs],
+        "tool": tool,
+    }))
+    return [
+        DefaultInfo(files = depset([blob, descriptor])),
+        OciLayerInfo(blob = blob, descriptor = descriptor),
+        OutputGroupInfo(recipe = depset([recipe]), recipe_inputs = depset(inputs)),
+    ]
+
+def _args(blob, descriptor, arguments):
+    return ["--out", blob.path, "--descriptor", descriptor.path] + [a.path if type(a) == "File" else a for a in arguments]
 
 def _debian_layer_impl(ctx):
     blob, descriptor = _outputs(ctx)
-    args = ctx.actions.args()
-    args.add("--out", blob).add("--descriptor", descriptor).add("--user", ctx.attr.user)
-    args.add_all(ctx.files.debs)
+    arguments = ["--user", ctx.attr.user] + ctx.files.debs
     ctx.actions.run(
         executable = ctx.executable._tool,
-        arguments = [args],
+        arguments = _args(blob, descriptor, arguments),
         inputs = ctx.files.debs,
         outputs = [blob, descriptor],
         mnemonic = "DebianLayer",
         progress_message = "Unpacking %d Debian packages into %%{label}" % len(ctx.files.debs),
     )
-    return _provide(blob, descriptor)
+    return _provide(ctx, blob, descriptor, "deb_layer", arguments, ctx.files.debs)
 
 debian_layer = rule(
     implementation = _debian_layer_impl,
@@ -47,19 +64,19 @@ def _py_wheels_layer_impl(ctx):
         wheels += [f for f in target[DefaultInfo].files.to_list() if f.extension == "whl"]
     if not wheels:
         fail("%s: no .whl files among wheels" % ctx.label)
-    args = ctx.actions.args()
-    args.add("--out", blob).add("--descriptor", descriptor)
-    args.add_all(ctx.attr.exclude, before_each = "--exclude")
-    args.add_all(wheels)
+    arguments = []
+    for path in ctx.attr.exclude:
+        arguments += ["--exclude", path]
+    arguments += wheels
     ctx.actions.run(
         executable = ctx.executable._tool,
-        arguments = [args],
+        arguments = _args(blob, descriptor, arguments),
         inputs = wheels,
         outputs = [blob, descriptor],
         mnemonic = "WheelLayer",
         progress_message = "Installing %d wheels into %%{label}" % len(wheels),
     )
-    return _provide(blob, descriptor)
+    return _provide(ctx, blob, descriptor, "wheel_layer", arguments, wheels)
 
 py_wheels_layer = rule(
     implementation = _py_wheels_layer_impl,
@@ -76,18 +93,16 @@ def _py_app_layer_impl(ctx):
     sources = depset(transitive = [dep[PyInfo].transitive_sources for dep in ctx.attr.srcs]).to_list()
     # Only this repository's code: third-party packages travel in the wheel layers.
     own = [f for f in sources if not f.owner.workspace_name]
-    args = ctx.actions.args()
-    args.add("--out", blob).add("--descriptor", descriptor).add("--root", ctx.attr.root)
-    args.add_all(own)
+    arguments = ["--root", ctx.attr.root] + own
     ctx.actions.run(
         executable = ctx.executable._tool,
-        arguments = [args],
+        arguments = _args(blob, descriptor, arguments),
         inputs = own,
         outputs = [blob, descriptor],
         mnemonic = "AppLayer",
         progress_message = "Packing application code into %{label}",
     )
-    return _provide(blob, descriptor)
+    return _provide(ctx, blob, descriptor, "app_layer", arguments, own)
 
 py_app_layer = rule(
     implementation = _py_app_layer_impl,

@@ -1,0 +1,74 @@
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "function_version" {
+  description = "Latest published version ($LATEST unless publish = true)."
+  value       = aws_lambda_function.this.version
+}
+
+output "image_uri" {
+  description = "repository@digest the function runs."
+  value       = aws_lambda_function.this.image_uri
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "ecr_repository_url" {
+  description = "URL the push step pushes to (image_repository_url in image.auto.tfvars.json must equal it)."
+  value       = aws_ecr_repository.this.repository_url
+}
+
+output "ecr_repository_arn" {
+  description = "ARN of the ECR repository (scope a CI push role to it)."
+  value       = aws_ecr_repository.this.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue (for inspection and redrive)."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "buffer_queue_arn" {
+  description = "ARN of the SNS-fed buffer queue, or null when enable_sqs_buffer is false."
+  value       = one(aws_sqs_queue.buffer[*].arn)
+}
+
+output "buffer_queue_url" {
+  description = "URL of the SNS-fed buffer queue, or null when enable_sqs_buffer is false."
+  value       = one(aws_sqs_queue.buffer[*].id)
+}
+
+output "kms_key_arn" {
+  description = "ARN of the KMS key encrypting the repository, logs, queues and environment."
+  value       = local.kms_key_arn
+}
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms, by purpose (empty when create_alarms is false)."
+  value = var.create_alarms ? {
+    errors    = aws_cloudwatch_metric_alarm.errors[0].arn
+    throttles = aws_cloudwatch_metric_alarm.throttles[0].arn
+    duration  = aws_cloudwatch_metric_alarm.duration[0].arn
+    dlq_depth = aws_cloudwatch_metric_alarm.dlq_depth[0].arn
+  } : {}
+}

@@ -1,0 +1,172 @@
+# `terraform test` with a mocked AWS provider: no account, no credentials, no network once the
+# provider is installed. Run from infra/modules/analysis_lambda: terraform init -backend=false && terraform test
+
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = { name = "eu-west-1" }
+  }
+
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws" }
+  }
+
+  # Policy documents are rendered by the provider; a fixed document keeps the mocked role and
+  # queue policies well-formed. Their content is checked statically (infra/tests).
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+
+  mock_resource "aws_ecr_repository" {
+    defaults = { repository_url = "mock-registry/sentiment-analysis" }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:mock-queue" }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/sentiment-analysis" }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:sentiment-analysis" }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+  }
+}
+
+variables {
+  image_digest       = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  model_version      = "test-v1"
+  model_bucket_name  = "models-bucket"
+  model_key_prefix   = "models/distilbert/"
+  model_object_key   = "models/distilbert/v1/model.tar.gz"
+  dynamodb_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/sentiment-items"
+  sns_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:items"
+}
+
+run "direct_sns_path_by_digest" {
+  command = apply
+
+  assert {
+    condition     = aws_lambda_function.this.image_uri == "mock-registry/sentiment-analysis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    error_message = "image_uri must be repository@digest."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.package_type == "Image" && aws_lambda_function.this.memory_size == 2048
+    error_message = "Image package with 2048 MB expected by default."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.ephemeral_storage[0].size >= 1024 && aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "Ephemeral storage >= 1024 MB and active tracing expected."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["DYNAMODB_TABLE"] == "sentiment-items" && aws_lambda_function.this.environment[0].variables["MODEL_S3_URI"] == "s3://models-bucket/models/distilbert/v1/model.tar.gz"
+    error_message = "DYNAMODB_TABLE comes from the table ARN and MODEL_S3_URI from bucket and key."
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.lambda) == 1 && length(aws_lambda_permission.sns) == 1 && length(aws_sqs_queue.buffer) == 0 && length(aws_lambda_event_source_mapping.sqs) == 0
+    error_message = "Without the buffer, only the direct SNS -> Lambda path exists."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.sns[0].source_arn == var.sns_topic_arn
+    error_message = "Only the given topic may invoke the function."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.duration) == 1 && aws_cloudwatch_metric_alarm.duration[0].threshold == 96000
+    error_message = "Duration alarm at 80% of the 120 s timeout (96000 ms) expected."
+  }
+}
+
+run "sqs_buffer_path" {
+  command = apply
+
+  variables {
+    enable_sqs_buffer = true
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.lambda) == 0 && length(aws_lambda_permission.sns) == 0
+    error_message = "With the buffer, the topic must not invoke the function directly as well."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.sqs[0].function_response_types == toset(["ReportBatchItemFailures"]) && aws_lambda_event_source_mapping.sqs[0].batch_size == 10
+    error_message = "The poller reports partial batch failures."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.buffer[0].visibility_timeout_seconds == 6 * 120 + 5
+    error_message = "Visibility timeout must be six times the function timeout plus the batching window."
+  }
+
+  assert {
+    condition     = jsondecode(aws_sqs_queue.buffer[0].redrive_policy).maxReceiveCount == 5
+    error_message = "The buffer queue redrives to the DLQ."
+  }
+}
+
+run "rejects_a_tag_instead_of_a_digest" {
+  command = plan
+
+  variables {
+    image_digest = "latest"
+  }
+
+  expect_failures = [var.image_digest]
+}
+
+run "refuses_to_create_the_function_without_a_digest" {
+  command = plan
+
+  variables {
+    image_digest = null
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "refuses_a_digest_pushed_to_another_repository" {
+  command = apply
+
+  variables {
+    image_repository_url = "some-other-registry/sentiment-analysis"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "refuses_a_model_outside_the_readable_prefix" {
+  command = apply
+
+  variables {
+    model_object_key = "other/model.tar.gz"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_too_little_ephemeral_storage" {
+  command = plan
+
+  variables {
+    ephemeral_storage_size = 512
+  }
+
+  expect_failures = [var.ephemeral_storage_size]
+}
