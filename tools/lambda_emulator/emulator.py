@@ -459,21 +459,31 @@ class LambdaEmulator:
                     inv.init_ms = self._init_ms
                     inv.complete(self._init_error_outcome())
                     self._needs_restart = "init_error"
-                need_spawn = inv.outcome is None and self.managed and not self._proc_alive_locked()
             retried = False
             phase_start = t0
             while True:
+                with self._cv:
+                    if inv.outcome is None:
+                        # Post the event before any spawn, so that an init error or an exit of
+                        # the new runtime, however early, finds it.
+                        inv.respawn = False
+                        inv.allow_respawn = not retried
+                        self._pending = inv
+                        self._cv.notify_all()
+                    need_spawn = inv.outcome is None and self.managed and not self._proc_alive_locked()
                 if need_spawn:
                     try:
                         self._spawn()
                     except OSError as exc:
                         msg = f"RequestId: {inv.request_id} Error: could not start the runtime {self.command!r}: {exc}"
-                        inv.cold = True
-                        inv.complete(self._error_outcome("Runtime.InvalidEntrypoint", msg, OUTCOME_RUNTIME_EXIT, None))
+                        with self._cv:
+                            if self._pending is inv:
+                                self._pending = None
+                            inv.cold = True
+                            inv.complete(self._error_outcome("Runtime.InvalidEntrypoint", msg, OUTCOME_RUNTIME_EXIT, None))
                 with self._cv:
-                    if inv.outcome is None:
-                        inv.respawn = False
-                        self._await_outcome_locked(inv, phase_start, allow_respawn=not retried)
+                    if inv.outcome is None and not inv.respawn:
+                        self._await_outcome_locked(inv, phase_start)
                     pid = inv.runtime_pid
                     if pid is None and self._proc is not None:
                         pid = self._proc.pid
@@ -484,9 +494,15 @@ class LambdaEmulator:
                 retried = True
                 phase_start = time.monotonic()
                 self._restart_if_needed()
-                need_spawn = self.managed
             outcome = inv.outcome
             assert outcome is not None
+            with self._cv:
+                if self._pending is inv:
+                    self._pending = None
+                if self._inflight is inv:
+                    self._inflight = None
+                if outcome.restart_reason and self._needs_restart is None:
+                    self._needs_restart = outcome.restart_reason
             max_mem = self._read_max_memory(pid)
             self._restart_if_needed()
             record = self._record(inv, outcome, t0, started_at, max_mem, pid)
@@ -502,13 +518,10 @@ class LambdaEmulator:
             record=record,
         )
 
-    def _await_outcome_locked(self, inv: _Invocation, t0: float, allow_respawn: bool) -> None:
-        """Wait until ``inv`` has an outcome, or (allow_respawn) its warm runtime died before taking it."""
-        inv.allow_respawn = allow_respawn
+    def _await_outcome_locked(self, inv: _Invocation, t0: float) -> None:
+        """Wait until ``inv`` (already pending) has an outcome, or its warm runtime died before taking it."""
         if self._proc is not None:
             inv.runtime_pid = self._proc.pid
-        self._pending = inv
-        self._cv.notify_all()
         init_deadline = t0 + self.init_timeout
         while inv.outcome is None:
             if inv.respawn:
@@ -538,13 +551,6 @@ class LambdaEmulator:
                     break
                 limit = inv.deadline_mono
             self._cv.wait(max(0.0, limit - now))
-        if self._pending is inv:
-            self._pending = None
-        if self._inflight is inv:
-            self._inflight = None
-        assert inv.outcome is not None
-        if inv.outcome.restart_reason and self._needs_restart is None:
-            self._needs_restart = inv.outcome.restart_reason
 
     @staticmethod
     def _error_outcome(error_type: str, message: str, kind: str, restart: Optional[str]) -> _Outcome:

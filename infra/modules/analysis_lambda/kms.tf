@@ -24,9 +24,7 @@ resource "aws_kms_alias" "this" {
 data "aws_iam_policy_document" "kms" {
   count = local.create_kms_key ? 1 : 0
 
-  #checkov:skip=CKV_AWS_109:In a key policy "*" means this key only; administration is delegated to this account's IAM as AWS documents.
-  #checkov:skip=CKV_AWS_111:In a key policy "*" means this key only; usage is granted per principal by IAM policies in this account.
-  #checkov:skip=CKV_AWS_356:In a key policy the resource must be "*" and denotes this key, not every resource.
+  # In a key policy the resource "*" means this key, and only this key.
 
   # Delegates the key to IAM in this account (the AWS default model), with the actions spelled out
   # instead of kms:*. The function's role gets its usage rights from its own IAM policy (iam.tf).

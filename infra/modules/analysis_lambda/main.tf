@@ -29,7 +29,8 @@ locals {
   # so a message is not handed to a second poller while the first is still retrying it.
   sqs_visibility_timeout_seconds = min(43200, 6 * var.timeout + var.sqs_maximum_batching_window_in_seconds)
 
-  alarm_actions = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+  # compact(): CI passes an unset GitHub variable as "", which means "no topic" too.
+  alarm_actions = var.alarm_sns_topic_arn == null ? [] : compact([var.alarm_sns_topic_arn])
 
   tags = merge(var.tags, { "analysis-lambda/function" = var.function_name })
 }

@@ -46,6 +46,11 @@ def writable(path):
 
 
 def forward_pass():
+    # Importing the handler started the background torch/transformers import; transformers is not safe to
+    # import from two threads at once, so let that import finish first.
+    from lambdas.analysis import ml_import
+
+    ml_import.wait()
     import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 

@@ -142,7 +142,7 @@ run "refuses_to_create_the_function_without_a_digest" {
 }
 
 run "refuses_a_digest_pushed_to_another_repository" {
-  command = apply
+  command = plan
 
   variables {
     image_repository_url = "some-other-registry/sentiment-analysis"
@@ -152,7 +152,7 @@ run "refuses_a_digest_pushed_to_another_repository" {
 }
 
 run "refuses_a_model_outside_the_readable_prefix" {
-  command = apply
+  command = plan
 
   variables {
     model_object_key = "other/model.tar.gz"
