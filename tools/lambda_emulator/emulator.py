@@ -741,6 +741,10 @@ class LambdaEmulator:
                 if self._stopping or gen != self._gen:
                     break
                 if self._pending is not None and self._inflight is None:
+                    if req.peer_closed() or (self.managed and not self._proc_alive_locked()):
+                        # A runtime that died while waiting here must not swallow the event.
+                        req.close_connection = True
+                        return
                     inv = self._pending
                     self._pending = None
                     now = time.monotonic()

@@ -9,7 +9,7 @@ variable "function_name" {
 
   validation {
     # Lambda allows 64 characters; the longest derived name ("<name>-dlq") must still fit SQS's 80.
-    condition     = can(regex("^[a-zA-Z0-9-_]{1,64}$", var.function_name))
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,64}$", var.function_name))
     error_message = "function_name must be 1-64 characters of letters, digits, hyphens and underscores."
   }
 }

@@ -23,6 +23,9 @@ from typing import Optional
 
 import pytest
 
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+
 from tools.lambda_emulator import (
     MAX_PAYLOAD_BYTES,
     OUTCOME_ERROR,

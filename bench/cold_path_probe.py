@@ -1,0 +1,75 @@
+"""One cold start, in a fresh process: either the handler's real path or the naive baseline.
+
+    cold_path_probe.py ours|naive      (configuration from the environment, as in Lambda)
+
+Prints one JSON line: wall time from process start to the first prediction, by phase, and peak RSS. Run by
+bench/inference_latency.py; each run is its own process so imports and caches are cold.
+"""
+
+import time
+
+PROCESS_START = time.perf_counter()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import tarfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def ours() -> dict:
+    # Importing the handler starts the torch/transformers import in the background, as in Lambda's init.
+    from lambdas.analysis import handler, model_cache  # noqa: F401
+    from lambdas.shared.settings import Settings
+
+    model, report = model_cache.get_model(Settings.from_env())
+    ready = time.perf_counter()
+    prediction = model.predict(["Markets rally as inflation cools"], batch_size=1)[0]
+    first = time.perf_counter()
+    return {
+        "download_extract_ms": report.download_extract_ms,
+        "import_ms": report.import_ms,
+        "import_wait_ms": report.import_wait_ms,
+        "load_ms": report.load_ms,
+        "model_ready_ms": (ready - PROCESS_START) * 1000,
+        "first_prediction_ms": (first - PROCESS_START) * 1000,
+        "label": prediction.label,
+    }
+
+
+def naive() -> dict:
+    """What a first version would do: download_file to disk, untar, then pipeline(), one after another."""
+    import boto3
+
+    bucket, key = os.environ["MODEL_S3_URI"].removeprefix("s3://").split("/", 1)
+    work = Path(os.environ["MODEL_DIR"])
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    boto3.client("s3").download_file(bucket, key, str(work / "model.tar.gz"))
+    downloaded = time.perf_counter()
+    with tarfile.open(work / "model.tar.gz") as tar:
+        tar.extractall(work / "model")  # the baseline trusts its input (Python 3.11.2 has no extraction filter)
+    extracted = time.perf_counter()
+    from transformers import pipeline
+
+    imported = time.perf_counter()
+    classifier = pipeline("text-classification", model=str(work / "model"), device=-1)
+    ready = time.perf_counter()
+    result = classifier("Markets rally as inflation cools")[0]
+    first = time.perf_counter()
+    return {
+        "download_ms": (downloaded - started) * 1000,
+        "extract_ms": (extracted - downloaded) * 1000,
+        "import_ms": (imported - extracted) * 1000,
+        "load_ms": (ready - imported) * 1000,
+        "model_ready_ms": (ready - PROCESS_START) * 1000,
+        "first_prediction_ms": (first - PROCESS_START) * 1000,
+        "label": result["label"].lower(),
+    }
+
+
+if __name__ == "__main__":
+    figures = {"ours": ours, "naive": naive}[sys.argv[1]]()
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("COLD-PATH " + json.dumps(figures))
