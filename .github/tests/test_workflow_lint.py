@@ -51,7 +51,7 @@ def find_tool(name: str, env_var: str, package: str | None = None) -> str:
     override = os.environ.get(env_var)
     if override:
         assert Path(override).is_file(), f"{env_var}={override} does not exist"
-        return override
+        return str(Path(override).resolve())  # the tools run with another working directory
     for candidate in _candidates(name, package):
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)

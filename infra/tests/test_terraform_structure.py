@@ -365,8 +365,6 @@ def test_star_resources_only_where_aws_allows_nothing_else() -> None:
         resources = as_list(attr(statement, "resources", []))
         if "*" not in resources:
             continue
-        if name.endswith(":kms"):
-            continue  # key policy: "*" denotes the key the policy is attached to
         assert set(attr(statement, "actions")) <= STAR_RESOURCE_ALLOWED, f"{name}: {attr(statement, 'actions')} on *"
 
 
@@ -386,6 +384,18 @@ def test_execution_role_grants_exactly_the_handlers_calls() -> None:
         assert attr(runtime[sid], "resources") == resources, sid
     (locals_,) = PARSED[MODULE / "main.tf"]["locals"]
     assert attr(locals_, "model_objects_arn").endswith(":s3:::${var.model_bucket_name}/${var.model_key_prefix}*")
+
+
+def test_key_policy_spells_out_its_actions_and_principals() -> None:
+    """The key policy is JSON (kms.tf): in it "*" as Resource means the key itself, nothing wider."""
+    text = (MODULE / "kms.tf").read_text(encoding="utf-8")
+    action_lists = re.findall(r"\bAction\s*=\s*\[([^\]]*)\]", text)
+    assert len(action_lists) == 3, "expected the account, CloudWatch Logs and SNS statements"
+    actions = [a for body in action_lists for a in re.findall(r'"([^"]+)"', body)]
+    assert actions and all(re.fullmatch(r"kms:[A-Z][A-Za-z]+", a) for a in actions), actions
+    principals = re.findall(r"\bPrincipal\s*=\s*\{([^}]*)\}", text)
+    assert len(principals) == 3 and not any('"*"' in p for p in principals), principals
+    assert "aws:SourceArn" in text and "kms:EncryptionContext:aws:logs:arn" in text
 
 
 def test_no_aws_managed_policies_are_attached() -> None:

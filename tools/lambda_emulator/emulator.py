@@ -26,7 +26,7 @@ import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 from urllib.parse import unquote, urlsplit
@@ -404,13 +404,24 @@ class LambdaEmulator:
         with self._cv:
             self._start_mono = time.monotonic()
 
-    def notify_runtime_exited(self, returncode: Optional[int] = None) -> None:
-        """External mode: the runtime process ended. Fails any invocation it held.
+    @property
+    def generation(self) -> int:
+        """Counter bumped whenever the emulator moves on to a new runtime.
 
-        ``restart_hook("exit")`` is then called by the invoke that was failed, or by the next invoke.
+        External mode: read it when (re)starting a runtime (e.g. inside restart_hook) and pass
+        it to notify_runtime_exited, so a late exit report of a replaced runtime is ignored.
         """
         with self._cv:
-            self._on_exit_locked(self._gen, returncode)
+            return self._gen
+
+    def notify_runtime_exited(self, returncode: Optional[int] = None, generation: Optional[int] = None) -> None:
+        """External mode: the runtime process ended. Fails any invocation it held.
+
+        ``restart_hook("exit")`` is then called by the invoke that was failed, or by the next
+        invoke. With ``generation`` (see ``generation``), reports about replaced runtimes are ignored.
+        """
+        with self._cv:
+            self._on_exit_locked(self._gen if generation is None else generation, returncode)
 
     # ------------------------------------------------------------------ invoke
 
@@ -920,8 +931,10 @@ def format_report(record: InvocationRecord) -> str:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "lambda-emulator"
-    sys_version = ""
     server: _Server
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def setup(self) -> None:
         super().setup()

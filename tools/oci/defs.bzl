@@ -143,7 +143,7 @@ def oci_push(name, image, repository = "", remote_tags = [], handoff_file = "", 
       image: an oci_image.
       repository: default registry/repository; overridden by --repository or $OCI_PUSH_REPOSITORY.
       remote_tags: tags to push as well (the manifest is always addressed by digest).
-      handoff_file: workspace-relative JSON file receiving {"image_repository", "image_digest"} (for Terraform).
+      handoff_file: workspace-relative JSON file receiving {"image_repository_url", "image_digest"} (for Terraform).
       **kwargs: passed to the py_binary (tags, visibility).
     """
     args = ["--image", "$(rootpath %s)" % image]

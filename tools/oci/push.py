@@ -95,7 +95,7 @@ def main() -> None:
         workspace = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
         handoff = workspace / args.handoff_file
         handoff.parent.mkdir(parents=True, exist_ok=True)
-        handoff.write_text(json.dumps({"image_repository": repository, "image_digest": digest}, indent=2) + "\n")
+        handoff.write_text(json.dumps({"image_repository_url": repository, "image_digest": digest}, indent=2) + "\n")
         print(f"push: wrote {handoff}", file=sys.stderr)
     print(reference)
 

@@ -75,7 +75,11 @@ for path in $(printf '%s\n' "$pip_values" | grep -oE '(file://)?/[^ "'"'"',]+' |
 done
 
 # --- Host-specific Bazel settings: the repository cache is shared by every clone on this machine.
-printf 'common --repository_cache=%s\n' "$cache/repository-cache" >"$sysroot/etc/bazel-host.bazelrc"
+{
+  printf 'common --repository_cache=%s\n' "$cache/repository-cache"
+  # --config=remote-cache takes its URL from the environment (.bazelrc cannot read variables).
+  [ -z "${BAZEL_REMOTE_CACHE_URL:-}" ] || printf 'build:remote-cache --remote_cache=%s\n' "$BAZEL_REMOTE_CACHE_URL"
+} >"$sysroot/etc/bazel-host.bazelrc"
 
 workdir=$PWD
 case "$workdir" in "$repo"|"$repo"/*) ;; *) workdir=$repo ;; esac

@@ -13,7 +13,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 LAYOUT = Path(os.environ["IMAGE_LAYOUT"]).resolve()
-SCHEMAS = Path(os.environ["OCI_SCHEMAS"]).resolve() if os.environ.get("OCI_SCHEMAS") else None
+# $(rootpaths @oci_image_spec//:schemas): empty when the shared folder beside the checkout is missing.
+_SCHEMA_FILES = os.environ.get("OCI_SCHEMA_FILES", "").split()
+SCHEMAS = Path(_SCHEMA_FILES[0]).resolve().parent if _SCHEMA_FILES else None
 BLOBS = LAYOUT / "blobs/sha256"
 GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -54,7 +56,7 @@ def layer_members(manifest) -> list[list[tarfile.TarInfo]]:
 
 def validator(name: str):
     assert SCHEMAS and (SCHEMAS / name).exists(), (
-        f"OCI image-spec schemas not found (OCI_SCHEMAS={SCHEMAS}); they come from ../shared/oci-image-spec/schema"
+        f"OCI image-spec schemas not found ({SCHEMAS}); they come from ../shared/oci-image-spec/schema beside the checkout"
     )
     # The schemas refer to each other by file name, relative to their ids under this base (the specification
     # resolves them the same way): register every file there.

@@ -49,7 +49,7 @@ def test_push_round_trip_then_code_only_change_uploads_only_the_app_layer(regist
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"{repository}@{first['digest']}"
     handoff = json.loads((tmp_path / "handoff.json").read_text())
-    assert handoff == {"image_repository": repository, "image_digest": first["digest"]}
+    assert handoff == {"image_repository_url": repository, "image_digest": first["digest"]}
 
     # Read back independently of push.py: same digest, and an image manifest (never an index) at that digest.
     inspected = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--raw",

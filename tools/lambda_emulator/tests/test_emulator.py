@@ -62,7 +62,7 @@ def ric_command(handler: str) -> list[str]:
 
 
 def http_request(
-    url_host: str, method: str, path: str, body: Optional[bytes] = None, headers: Optional[dict] = None, timeout: float = 15
+    url_host: str, method: str, path: str, body: Optional[bytes] = None, headers: Optional[dict] = None, timeout: float = 10
 ) -> tuple[int, dict, bytes]:
     conn = http.client.HTTPConnection(url_host, timeout=timeout)
     try:
@@ -103,6 +103,7 @@ def make_emulator(tmp_path):
     def make(handler: str, **kwargs) -> LambdaEmulator:
         log = open(tmp_path / f"runtime-{len(made)}.log", "wb")
         kwargs.setdefault("timeout", 2)
+        kwargs.setdefault("init_timeout", 5)
         kwargs.setdefault("memory_mb", 256)
         kwargs.setdefault("function_name", "fn-under-test")
         command = kwargs.pop("command", None) or ric_command(handler)
@@ -431,6 +432,24 @@ def test_runtime_crash_during_invocation(make_emulator):
     assert result.record.duration_ms is not None
 
 
+def test_warm_runtime_killed_while_idle_is_replaced_for_the_next_invoke(make_emulator):
+    emu = make_emulator("sample_handler.echo")
+    first = emu.invoke({"n": 1})
+    old_pid = first.json()["pid"]
+    os.kill(old_pid, signal.SIGKILL)  # our own child, idle in /next
+    # SIGKILL lands asynchronously; an event sent in that window would (rightly) fail with
+    # Runtime.ExitError, so wait until the emulator has seen the exit.
+    deadline = time.monotonic() + 5
+    while emu.runtime_pid == old_pid and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert emu.runtime_pid is None
+    second = emu.invoke({"n": 2})
+    assert second.ok, second.payload
+    assert second.json()["event"] == {"n": 2}
+    assert second.json()["pid"] != old_pid
+    assert second.record.cold_start is True and second.record.init_ms is not None
+
+
 def test_report_line_uses_the_max_memory_callable(make_emulator):
     lines: list[str] = []
     emu = make_emulator("sample_handler.echo", memory_mb=1024, max_memory_mb=lambda: 77.2, log=lines.append)
@@ -454,7 +473,7 @@ def test_external_mode_calls_the_restart_hook_on_timeout(tmp_path):
     procs: list[subprocess.Popen] = []
     reasons: list[str] = []
     log = open(tmp_path / "external.log", "wb")
-    emu = LambdaEmulator(None, handler="sample_handler.sleep", timeout=1, init_timeout=10, port=0)
+    emu = LambdaEmulator(None, handler="sample_handler.sleep", timeout=1, init_timeout=5, port=0)
 
     def start_runtime() -> None:
         env = dict(os.environ)
@@ -496,6 +515,40 @@ def test_external_mode_calls_the_restart_hook_on_timeout(tmp_path):
                 p.kill()
                 p.wait(5)
         log.close()
+
+
+def test_external_mode_exit_report_fails_the_invocation_and_asks_for_a_restart():
+    reasons: list[str] = []
+    emu = LambdaEmulator(None, timeout=2, init_timeout=3, port=0, restart_hook=reasons.append).start()
+    try:
+        results: list = []
+        t = threading.Thread(target=lambda: results.append(emu.invoke({"a": 1})))
+        t.start()
+        status, headers, _ = http_request(emu.runtime_api, "GET", f"{RUNTIME_API_PREFIX}/invocation/next")
+        assert status == 200
+        gen = emu.generation
+        emu.notify_runtime_exited(137, generation=gen)
+        t.join(10)
+        assert results[0].function_error == "Unhandled"
+        assert results[0].json()["errorType"] == "Runtime.ExitError"
+        assert "exit status 137" in results[0].json()["errorMessage"]
+        assert reasons == ["exit"]
+        assert emu.generation > gen
+
+        # A late report about the replaced runtime changes nothing for the new one.
+        t = threading.Thread(target=lambda: results.append(emu.invoke({"a": 2})))
+        t.start()
+        status, headers, _ = http_request(emu.runtime_api, "GET", f"{RUNTIME_API_PREFIX}/invocation/next")
+        assert status == 200
+        emu.notify_runtime_exited(137, generation=gen)
+        rid = headers["lambda-runtime-aws-request-id"]
+        status, _, _ = http_request(emu.runtime_api, "POST", f"{RUNTIME_API_PREFIX}/invocation/{rid}/response", b'"fine"')
+        assert status == 202
+        t.join(10)
+        assert results[1].ok and results[1].json() == "fine"
+        assert reasons == ["exit"]
+    finally:
+        emu.stop()
 
 
 def test_lambda_env_has_what_runtimes_and_powertools_read():
