@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import report
 from tools.testing import moto_server
 from tools.testing.tiny_model import build_artifact
 
@@ -88,7 +89,7 @@ def warm(model_dir: Path, repeats: int) -> dict:
 
 
 def report_section(results: dict) -> str:
-    lines = ["## Inference: cold path and warm latency (`tools/bazel run //bench:inference_latency`)", "",
+    lines = ["Command: `tools/bazel run //bench:inference_latency` (in-process, no container).", "",
              f"Machine: {results['machine']}. Models are generated (random weights), packed like production.", ""]
     for size, data in results["models"].items():
         cold_ours, cold_naive = data["cold_ours"], data["cold_naive"]
@@ -112,20 +113,6 @@ def report_section(results: dict) -> str:
                          f"| {w[f'int8_batch{n}_ours_ms']} ms | {w[f'int8_batch{n}_bare_forward_ms']} ms |")
         lines += ["", f"Naive `pipeline()` one item at a time: {w['naive_pipeline_per_item_ms']} ms/item.", ""]
     return "\n".join(lines) + "\n"
-
-
-def write_report(section: str, report: Path) -> None:
-    """Replaces this benchmark's section of REPORT.md, keeping the other benchmarks' sections."""
-    marker = "## Inference: cold path and warm latency"
-    text = report.read_text() if report.exists() else "# Benchmarks\n\nFigures from one run each; see each section's command.\n\n"
-    if marker in text:
-        start = text.index(marker)
-        rest = text[start + len(marker):]
-        end = rest.find("\n## ")
-        text = text[:start] + section + (rest[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    report.write_text(text)
 
 
 def main() -> None:
@@ -166,11 +153,7 @@ def main() -> None:
 
     section = report_section(results)
     print(section)
-    out = workspace / "bench/results/inference_latency.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    write_report(section, workspace / "bench/REPORT.md")
-    print(f"bench: wrote {out} and bench/REPORT.md", file=sys.stderr)
+    report.write(workspace, "inference_latency", "Inference: cold path and warm latency, in process", section, results)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,11 @@ PUSH = Path(__file__).resolve().parents[1] / "oci/push.py"
 
 class LocalStack:
     def __init__(self, image_layout: Path, workdir: Path, model_tarball: Path, *, memory_mb: int = 2048,
-                 timeout_s: float = 120, tmp_mb: int = 1024, progress=lambda message: None):
+                 timeout_s: float = 120, tmp_mb: int = 1024, progress=lambda message: None,
+                 handler: str = HANDLER, mounts: list[tuple[str, str, bool]] = (), extra_env: dict | None = None):
+        """handler/mounts/extra_env run something else in the same image (the benchmarks' naive baseline)."""
         self.image_layout, self.workdir, self.model_tarball = Path(image_layout), Path(workdir), Path(model_tarball)
+        self.handler, self.mounts, self.extra_env = handler, list(mounts), dict(extra_env or {})
         self.memory_mb, self.timeout_s, self.tmp_mb, self.progress = memory_mb, timeout_s, tmp_mb, progress
         self.container = None
         self.container_id = None
@@ -80,7 +83,7 @@ class LocalStack:
         self.progress(f"pushed and pulled back {self.reference}")
 
         self.emulator = LambdaEmulator(
-            None, handler=HANDLER, function_name="analysis-lambda", timeout=self.timeout_s, init_timeout=120,
+            None, handler=self.handler, function_name="analysis-lambda", timeout=self.timeout_s, init_timeout=120,
             memory_mb=self.memory_mb, restart_hook=self._restart, max_memory_mb=self._peak_mb,
             log=lambda line: self.progress(line.split("\t")[0] if line.startswith("REPORT") else line),
         ).start()
@@ -92,8 +95,12 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto.endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local", "POWERTOOLS_SERVICE_NAME": "analysis-lambda",
             "POWERTOOLS_METRICS_NAMESPACE": "SentimentPipeline", "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            **self.extra_env,
         })
-        runc_lambda.configure(self.bundle, env=env, memory_mb=self.memory_mb, tmp_mb=self.tmp_mb, network=True)
+        # The image's entrypoint with this handler as its argument, as Lambda runs CMD.
+        args = ["/usr/bin/python3.11", "-m", "awslambdaric", self.handler]
+        runc_lambda.configure(self.bundle, args=args, env=env, mounts=self.mounts, memory_mb=self.memory_mb,
+                              tmp_mb=self.tmp_mb, network=True)
         self.rootfs_marker = self.workdir / "rootfs.marker"
         self.rootfs_marker.touch()
         self.log_path = self.workdir / "container.log"
@@ -142,6 +149,13 @@ class LocalStack:
     # --- what the runner and the tests use ---
     def seed(self, items: list[dict]) -> None:
         moto_server.seed_pending(self.moto, TABLE, items)
+
+    def cold_restart(self) -> None:
+        """A fresh container (new /tmp, new process): the next invocation is a cold start."""
+        generation = self.emulator.generation
+        self._stop_container()
+        self.emulator.notify_runtime_exited(0, generation=generation)
+        self._start_container()
 
     def invoke(self, event: dict):
         result = self.emulator.invoke(event)
