@@ -59,7 +59,8 @@ class LocalStack:
         self._exits.append(lambda: None)
 
         self.progress("starting moto server (S3 + DynamoDB) on loopback")
-        self.moto = moto_server.start_moto_server()
+        # Its own process, like a real service: its CPU is not ours, and its state dies with it.
+        self.moto = moto_server.start_moto_server(mode="subprocess")
         self._exits.append(self.moto.stop)
         moto_server.create_bucket(self.moto, BUCKET)
         moto_server.upload_model(self.moto, BUCKET, MODEL_KEY, self.model_tarball.read_bytes())
@@ -151,11 +152,14 @@ class LocalStack:
         moto_server.seed_pending(self.moto, TABLE, items)
 
     def cold_restart(self) -> None:
-        """A fresh container (new /tmp, new process): the next invocation is a cold start."""
+        """Stops the container; the next invocation starts a fresh one (new /tmp, new process): a cold start.
+
+        The emulator, told the runtime exited, calls the restart hook on that invocation, which is when Lambda
+        would start the new environment too: init is measured from there.
+        """
         generation = self.emulator.generation
         self._stop_container()
         self.emulator.notify_runtime_exited(0, generation=generation)
-        self._start_container()
 
     def invoke(self, event: dict):
         result = self.emulator.invoke(event)
