@@ -90,7 +90,10 @@ def warm(model_dir: Path, repeats: int) -> dict:
 
 def report_section(results: dict) -> str:
     lines = ["Command: `tools/bazel run //bench:inference_latency` (in-process, no container).", "",
-             f"Machine: {results['machine']}. Models are generated (random weights), packed like production.", ""]
+             f"Machine: {results['machine']}. Models are generated (random weights), packed like production.",
+             "In process, Python runs from Bazel's runfiles with one sys.path entry per wheel (~50), which makes the",
+             "torch/transformers import slower than in the image (one site-packages): the container figures are in",
+             "'Cold start in the container'.", ""]
     for size, data in results["models"].items():
         cold_ours, cold_naive = data["cold_ours"], data["cold_naive"]
         lines += [f"### {size} model ({data['tarball_mb']:.0f} MB tarball), cold start, median of {data['repeats']} "

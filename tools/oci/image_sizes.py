@@ -17,22 +17,31 @@ def uncompressed_size(blob: Path) -> int:
     return size
 
 
-def main() -> None:
-    layout = Path(sys.argv[1])
+def layer_sizes(layout: Path) -> tuple[str, list[dict]]:
+    """The manifest digest and, per layer in order: name, compressed and uncompressed bytes."""
     blobs = layout / "blobs/sha256"
     index = json.loads((layout / "index.json").read_text())
     manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_text())
     config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
     history = [h.get("created_by", "") for h in config.get("history", [])]
-    print(f"image {index['manifests'][0]['digest']}")
-    print(f"{'layer':<48} {'compressed MB':>14} {'uncompressed MB':>16}")
-    total_c = total_u = 0
+    layers = []
     for i, layer in enumerate(manifest["layers"]):
-        u = uncompressed_size(blobs / layer["digest"].split(":")[1])
         name = history[i].removeprefix("tools/oci layer ") if i < len(history) else layer["digest"][:19]
-        print(f"{name:<48} {layer['size'] / 1e6:>14.1f} {u / 1e6:>16.1f}")
-        total_c, total_u = total_c + layer["size"], total_u + u
-    print(f"{'total':<48} {total_c / 1e6:>14.1f} {total_u / 1e6:>16.1f}")
+        layers.append({"layer": name, "compressed": layer["size"],
+                       "uncompressed": uncompressed_size(blobs / layer["digest"].split(":")[1])})
+    return index["manifests"][0]["digest"], layers
+
+
+def table(digest: str, layers: list[dict]) -> str:
+    rows = [f"image {digest}", f"{'layer':<48} {'compressed MB':>14} {'uncompressed MB':>16}"]
+    rows += [f"{l['layer']:<48} {l['compressed'] / 1e6:>14.1f} {l['uncompressed'] / 1e6:>16.1f}" for l in layers]
+    rows.append(f"{'total':<48} {sum(l['compressed'] for l in layers) / 1e6:>14.1f} "
+                f"{sum(l['uncompressed'] for l in layers) / 1e6:>16.1f}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    print(table(*layer_sizes(Path(sys.argv[1]))))
 
 
 if __name__ == "__main__":
