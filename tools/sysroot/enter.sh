@@ -34,11 +34,21 @@ fi
 sysroot=$1 repo=$2 cache=$3
 shift 4
 
-# Each clone is bound once, at its own path (CI clones elsewhere than the developer's checkout).
-mountpoint -q "$sysroot$repo" || bind "$repo" "$sysroot$repo"
+# Binds DIR at the same path inside, once; again if DIR was deleted and recreated since (a new clone at the
+# old path): the namespace outlives checkouts, and a stale bind would show the deleted directory.
+bind_same_path() { # bind_same_path DIR [ro]
+  if mountpoint -q "$sysroot$1"; then
+    [ "$(stat -c %d:%i "$1")" = "$(stat -c %d:%i "$sysroot$1" 2>/dev/null)" ] && return 0
+    umount -l "$sysroot$1"
+  fi
+  bind "$1" "$sysroot$1" "${2:-}"
+}
+
+# Each clone is bound at its own path (CI clones elsewhere than the developer's checkout).
+bind_same_path "$repo"
 # The team's shared folder beside the checkout (the OCI image-spec schemas live there), read-only.
 shared=$(dirname "$repo")/shared
-if [ -d "$shared" ] && ! mountpoint -q "$sysroot$shared"; then bind "$shared" "$sysroot$shared" ro; fi
+if [ -d "$shared" ]; then bind_same_path "$shared" ro; fi
 
 # --- Host trust anchors: a TLS-inspecting proxy's CA must be trusted by curl, pip and the Bazel server's JVM.
 host_ca_dir=/usr/local/share/ca-certificates
