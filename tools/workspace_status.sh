@@ -1,4 +1,3 @@
 #!/usr/bin/env bash
 # Bazel workspace status: stable keys that image labels may quote ({STABLE_GIT_COMMIT}).
 echo "STABLE_GIT_COMMIT $(git rev-parse HEAD 2>/dev/null || echo unknown)"
-echo "STABLE_GIT_REMOTE $(git config --get remote.origin.url 2>/dev/null || echo unknown)"
