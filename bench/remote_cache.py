@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from bench import report
@@ -30,6 +31,8 @@ def nginx_webdav(root: Path, port: int) -> subprocess.Popen:
     (root / "data").mkdir(parents=True)
     (root / "nginx.conf").write_text(f"""
 daemon off;
+# Workers would otherwise drop to www-data and could not write the cache directory we created.
+user root;
 worker_processes 2;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
@@ -53,6 +56,11 @@ http {{
     time.sleep(0.5)
     if proc.poll() is not None:
         raise SystemExit(f"bench: nginx failed: {(root / 'error.log').read_text()}")
+    # A cache that silently refuses writes would make every build a "cold" one: check a PUT lands.
+    probe = urllib.request.Request(f"http://127.0.0.1:{port}/cas/probe", data=b"probe", method="PUT")
+    with urllib.request.urlopen(probe, timeout=5) as response:
+        if response.status not in (200, 201, 204):
+            raise SystemExit(f"bench: nginx refused a PUT ({response.status})")
     return proc
 
 

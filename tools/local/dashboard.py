@@ -36,8 +36,14 @@ def _png(charts: list[list[tuple[str, float, str]]], path: Path) -> None:
     width, height, gap = 420, 220, 20
     total_w = width * len(charts) + gap * (len(charts) - 1)
     pixels = [[(255, 255, 255)] * total_w for _ in range(height)]
+    axis = (60, 60, 60)
     for index, values in enumerate(charts):
         offset = index * (width + gap)
+        # A frame and a base line per panel, so the two charts read apart (labels are on the HTML page).
+        for col in range(offset, offset + width):
+            pixels[0][col] = pixels[height - 1][col] = axis
+        for row in range(height):
+            pixels[row][offset] = pixels[row][offset + width - 1] = axis
         for x, y, w, h, _label, color in _bars(values, width, height):
             for row in range(max(y, 0), height):
                 for col in range(offset + x, min(offset + x + w, total_w)):
