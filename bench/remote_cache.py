@@ -99,8 +99,9 @@ def one_build(name: str, cache_url: str, scratch: Path) -> dict:
         return {"fetch_s": round(fetch_s, 1), "image_build_s": round(image_s, 1), "rest_build_s": round(all_s, 1),
                 "image": hits(image_log), "rest": hits(all_log)}
     finally:
+        # clean --expunge also stops that server and deletes the read-only trees Bazel leaves behind.
         subprocess.run(["bazel", f"--output_user_root={os.environ['TOOLS_BAZEL_OUTPUT_USER_ROOT']}",
-                        f"--output_base={output_base}", "shutdown"], cwd=WORKSPACE, capture_output=True)
+                        f"--output_base={output_base}", "clean", "--expunge"], cwd=WORKSPACE, capture_output=True)
         shutil.rmtree(output_base, ignore_errors=True)
 
 
