@@ -140,7 +140,7 @@ class LocalStack:
 
     def _sample_memory(self) -> None:
         if self.container_id:
-            peak = runc_lambda.peak_memory(self.state_dir, self.container_id, self.bundle)
+            peak = runc_lambda.peak_memory(self.bundle)
             self.peak_memory_bytes = max(self.peak_memory_bytes, peak or 0)
 
     def _peak_mb(self) -> float | None:

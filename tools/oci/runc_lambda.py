@@ -89,8 +89,9 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
     return spec
 
 
-def _peak_memory(cgroups_path: str) -> int | None:
-    """Peak usage of the container's memory cgroup (v1: max_usage_in_bytes; v2: memory.peak)."""
+def peak_memory(bundle: Path) -> int | None:
+    """Peak usage of the bundle's memory cgroup while its container exists (v1: max_usage_in_bytes; v2: memory.peak)."""
+    cgroups_path = json.loads((bundle / "config.json").read_text())["linux"]["cgroupsPath"]
     for candidate in (f"/sys/fs/cgroup/memory{cgroups_path}/memory.max_usage_in_bytes",
                       f"/sys/fs/cgroup{cgroups_path}/memory.peak"):
         try:
@@ -107,11 +108,6 @@ def start(bundle: Path, state_dir: Path, container_id: str | None = None, **pope
         ["runc", "--root", str(state_dir), "run", "--bundle", str(bundle), container_id], **popen
     )
     return proc, container_id
-
-
-def peak_memory(state_dir: Path, container_id: str, bundle: Path) -> int | None:
-    spec = json.loads((bundle / "config.json").read_text())
-    return _peak_memory(spec["linux"]["cgroupsPath"])
 
 
 def stop(state_dir: Path, container_id: str) -> None:
@@ -132,7 +128,7 @@ def run(bundle: Path, timeout: float = 120, state_dir: Path | None = None) -> Ru
             if time.monotonic() - started > timeout:
                 stop(state_dir, container_id)
                 break
-            peak = peak_memory(state_dir, container_id, bundle) or peak
+            peak = peak_memory(bundle) or peak
             time.sleep(0.05)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
