@@ -13,7 +13,6 @@ PROCESS_START = time.perf_counter()
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
-import tarfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
@@ -38,30 +37,15 @@ def ours() -> dict:
 
 
 def naive() -> dict:
-    """What a first version would do: download_file to disk, untar, then pipeline(), one after another."""
-    import boto3
+    """The baseline of bench/naive_handler.py: download_file to disk, untar, then pipeline()."""
+    from bench.naive_handler import load
 
-    bucket, key = os.environ["MODEL_S3_URI"].removeprefix("s3://").split("/", 1)
-    work = Path(os.environ["MODEL_DIR"])
-    work.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    boto3.client("s3").download_file(bucket, key, str(work / "model.tar.gz"))
-    downloaded = time.perf_counter()
-    with tarfile.open(work / "model.tar.gz") as tar:
-        tar.extractall(work / "model")  # the baseline trusts its input (Python 3.11.2 has no extraction filter)
-    extracted = time.perf_counter()
-    from transformers import pipeline
-
-    imported = time.perf_counter()
-    classifier = pipeline("text-classification", model=str(work / "model"), device=-1)
+    classifier, phases = load(os.environ["MODEL_S3_URI"], Path(os.environ["MODEL_DIR"]))
     ready = time.perf_counter()
     result = classifier("Markets rally as inflation cools")[0]
     first = time.perf_counter()
     return {
-        "download_ms": (downloaded - started) * 1000,
-        "extract_ms": (extracted - downloaded) * 1000,
-        "import_ms": (imported - extracted) * 1000,
-        "load_ms": (ready - imported) * 1000,
+        **phases,
         "model_ready_ms": (ready - PROCESS_START) * 1000,
         "first_prediction_ms": (first - PROCESS_START) * 1000,
         "label": result["label"].lower(),

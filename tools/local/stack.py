@@ -56,7 +56,6 @@ class LocalStack:
         if reason:
             raise RuntimeError(reason)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._exits.append(lambda: None)
 
         self.progress("starting moto server (S3 + DynamoDB) on loopback")
         # Its own process, like a real service: its CPU is not ours, and its state dies with it.

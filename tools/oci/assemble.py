@@ -15,6 +15,8 @@ import re
 import shutil
 from pathlib import Path
 
+from tools.oci.layout import image_manifest
+
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -33,13 +35,11 @@ def put_blob(blobs: Path, data: bytes) -> str:
 
 
 def read_base(base: Path) -> tuple[dict, list[dict], Path]:
-    index = json.loads((base / "index.json").read_text())
-    if len(index["manifests"]) != 1:
-        raise SystemExit(f"assemble: base {base} must hold exactly one manifest, it holds {len(index['manifests'])}")
-    blobs = base / "blobs/sha256"
-    manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_text())
-    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
-    return config, manifest["layers"], blobs
+    try:
+        _, manifest, config = image_manifest(base)
+    except ValueError as error:
+        raise SystemExit(f"assemble: base {error}")
+    return config, manifest["layers"], base / "blobs/sha256"
 
 
 def status_values(info_files: list[Path]) -> dict[str, str]:

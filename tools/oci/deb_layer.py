@@ -8,6 +8,7 @@ the dpkg status database (so image scanners such as ECR's see the packages), /tm
 """
 
 import argparse
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,9 +27,8 @@ def unpack(deb: Path, root: Path) -> str:
 
 def drop_docs(root: Path) -> None:
     for rel in DROPPED:
-        target = root / rel
-        if target.exists():
-            subprocess.run(["rm", "-rf", str(target)], check=True)
+        if (root / rel).exists():
+            shutil.rmtree(root / rel)
     doc = root / "usr/share/doc"
     if doc.is_dir():
         for path in sorted(doc.rglob("*"), reverse=True):

@@ -159,5 +159,6 @@ def oci_push(name, image, repository = "", remote_tags = [], handoff_file = "", 
         main = "//tools/oci:push.py",
         args = args,
         data = [image],
+        deps = ["//tools/oci:layer"],
         **kwargs
     )

@@ -4,9 +4,10 @@
 """
 
 import gzip
-import json
 import sys
 from pathlib import Path
+
+from tools.oci.layout import blob_path, image_manifest
 
 
 def uncompressed_size(blob: Path) -> int:
@@ -19,17 +20,14 @@ def uncompressed_size(blob: Path) -> int:
 
 def layer_sizes(layout: Path) -> tuple[str, list[dict]]:
     """The manifest digest and, per layer in order: name, compressed and uncompressed bytes."""
-    blobs = layout / "blobs/sha256"
-    index = json.loads((layout / "index.json").read_text())
-    manifest = json.loads((blobs / index["manifests"][0]["digest"].split(":")[1]).read_text())
-    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    entry, manifest, config = image_manifest(layout)
     history = [h.get("created_by", "") for h in config.get("history", [])]
     layers = []
     for i, layer in enumerate(manifest["layers"]):
         name = history[i].removeprefix("tools/oci layer ") if i < len(history) else layer["digest"][:19]
         layers.append({"layer": name, "compressed": layer["size"],
-                       "uncompressed": uncompressed_size(blobs / layer["digest"].split(":")[1])})
-    return index["manifests"][0]["digest"], layers
+                       "uncompressed": uncompressed_size(blob_path(layout, layer["digest"]))})
+    return entry["digest"], layers
 
 
 def table(digest: str, layers: list[dict]) -> str:

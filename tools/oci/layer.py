@@ -5,6 +5,7 @@ says otherwise), modes normalised, PAX format without access/change times, and g
 timestamp (pigz -n). The same tree gives the same bytes, hence the same digest, on any machine.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -54,22 +55,49 @@ def _entries(root: Path) -> list[str]:
     return sorted(paths)
 
 
-def write_layer(root: Path, blob_out: Path, descriptor_out: Path, modes: dict[str, int] | None = None,
-                owners: dict[str, tuple[int, int]] | None = None) -> dict:
-    """Tars ROOT's contents (paths relative to it become absolute in the image) into BLOB_OUT, gzip-compressed.
-
-    modes/owners override the normalised mode or the root:root owner of given relative paths (e.g. "tmp").
-    Returns and writes the descriptor: mediaType, digest, size, diff_id, uncompressed_size, entries.
+@contextlib.contextmanager
+def gzip_blob(blob_out: Path, descriptor_out: Path, **extra):
+    """Yields a writer for a layer's uncompressed tar stream; on exit BLOB_OUT holds it gzip-compressed
+    (pigz -n: no name, no timestamp) and DESCRIPTOR_OUT its descriptor: mediaType, digest, size, diff_id,
+    uncompressed_size and EXTRA.
     """
-    modes = modes or {}
-    owners = owners or {}
-    compressor = shutil.which("pigz") and ["pigz", "-n", "-6", "-c"] or ["gzip", "-n", "-6", "-c"]
+    compressor = ["pigz", "-n", "-6", "-c"] if shutil.which("pigz") else ["gzip", "-n", "-6", "-c"]
     with open(blob_out, "wb") as out:
         proc = subprocess.Popen(compressor, stdin=subprocess.PIPE, stdout=out)
         writer = _HashingWriter(proc.stdin)
-        count = 0
+        yield writer
+        proc.stdin.close()
+        if proc.wait() != 0:
+            raise RuntimeError(f"layer: {compressor[0]} failed with exit code {proc.returncode}")
+
+    blob_sha = hashlib.sha256()
+    with open(blob_out, "rb") as blob:
+        for chunk in iter(lambda: blob.read(1 << 20), b""):
+            blob_sha.update(chunk)
+    descriptor = {
+        "mediaType": LAYER_MEDIA_TYPE,
+        "digest": f"sha256:{blob_sha.hexdigest()}",
+        "size": blob_out.stat().st_size,
+        "diff_id": f"sha256:{writer.sha256.hexdigest()}",
+        "uncompressed_size": writer.size,
+        **extra,
+    }
+    descriptor_out.write_text(json.dumps(descriptor, indent=2, sort_keys=True) + "\n")
+
+
+def write_layer(root: Path, blob_out: Path, descriptor_out: Path, modes: dict[str, int] | None = None,
+                owners: dict[str, tuple[int, int]] | None = None) -> None:
+    """Tars ROOT's contents (paths relative to it become absolute in the image) into BLOB_OUT, gzip-compressed.
+
+    modes/owners override the normalised mode or the root:root owner of given relative paths (e.g. "tmp").
+    Writes the descriptor (see gzip_blob) with the entry count.
+    """
+    modes = modes or {}
+    owners = owners or {}
+    entries = _entries(root)
+    with gzip_blob(blob_out, descriptor_out, entries=len(entries)) as writer:
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            for rel in _entries(root):
+            for rel in entries:
                 full = root / rel
                 st = full.lstat()
                 info = tarfile.TarInfo(rel)
@@ -91,25 +119,6 @@ def write_layer(root: Path, blob_out: Path, descriptor_out: Path, modes: dict[st
                         tar.addfile(info, data)
                 else:
                     raise ValueError(f"layer: {rel} is neither file, directory nor symlink; refusing to pack it")
-                count += 1
-        proc.stdin.close()
-        if proc.wait() != 0:
-            raise RuntimeError(f"layer: {compressor[0]} failed with exit code {proc.returncode}")
-
-    blob_sha = hashlib.sha256()
-    with open(blob_out, "rb") as blob:
-        for chunk in iter(lambda: blob.read(1 << 20), b""):
-            blob_sha.update(chunk)
-    descriptor = {
-        "mediaType": LAYER_MEDIA_TYPE,
-        "digest": f"sha256:{blob_sha.hexdigest()}",
-        "size": blob_out.stat().st_size,
-        "diff_id": f"sha256:{writer.sha256.hexdigest()}",
-        "uncompressed_size": writer.size,
-        "entries": count,
-    }
-    descriptor_out.write_text(json.dumps(descriptor, indent=2, sort_keys=True) + "\n")
-    return descriptor
 
 
 def compile_bytecode(directory: Path, stage_root: Path) -> None:

@@ -18,9 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.oci.layout import MANIFEST_MEDIA_TYPES, image_manifest
+
 ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-MANIFEST_MEDIA_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
 
 
 def fail(message: str) -> None:
@@ -29,11 +30,10 @@ def fail(message: str) -> None:
 
 
 def local_digest(layout: Path) -> str:
-    index = json.loads((layout / "index.json").read_text())
-    manifests = index.get("manifests", [])
-    if len(manifests) != 1 or manifests[0]["mediaType"] not in MANIFEST_MEDIA_TYPES:
-        fail(f"{layout} must hold exactly one image manifest")
-    return manifests[0]["digest"]
+    try:
+        return image_manifest(layout)[0]["digest"]
+    except ValueError as error:
+        fail(str(error))
 
 
 def transport_flags(host: str, tmp: Path) -> tuple[list[str], list[str]]:

@@ -3,17 +3,14 @@
     tar_layer.py --out BLOB --descriptor JSON TARBALL
 
 The tarball's content is taken as it is (its producer decides ordering and metadata); only the compression is
-ours, without name or timestamp, so the blob is as reproducible as the tarball.
+ours (layer.gzip_blob), so the blob is as reproducible as the tarball.
 """
 
 import argparse
 import gzip
-import hashlib
-import json
-import subprocess
 from pathlib import Path
 
-from tools.oci.layer import LAYER_MEDIA_TYPE
+from tools.oci.layer import gzip_blob
 
 
 def main() -> None:
@@ -26,25 +23,9 @@ def main() -> None:
     with open(args.tarball, "rb") as probe:
         is_gzip = probe.read(2) == b"\x1f\x8b"
     opener = gzip.open if is_gzip else open
-    diff_id, size = hashlib.sha256(), 0
-    with opener(args.tarball, "rb") as tar, open(args.out, "wb") as out:
-        proc = subprocess.Popen(["pigz", "-n", "-6", "-c"], stdin=subprocess.PIPE, stdout=out)
+    with opener(args.tarball, "rb") as tar, gzip_blob(args.out, args.descriptor) as writer:
         for chunk in iter(lambda: tar.read(1 << 20), b""):
-            diff_id.update(chunk)
-            size += len(chunk)
-            proc.stdin.write(chunk)
-        proc.stdin.close()
-        if proc.wait() != 0:
-            raise SystemExit("tar_layer: pigz failed")
-    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
-    descriptor = {
-        "mediaType": LAYER_MEDIA_TYPE,
-        "digest": f"sha256:{digest}",
-        "size": args.out.stat().st_size,
-        "diff_id": f"sha256:{diff_id.hexdigest()}",
-        "uncompressed_size": size,
-    }
-    args.descriptor.write_text(json.dumps(descriptor, indent=2, sort_keys=True) + "\n")
+            writer.write(chunk)
 
 
 if __name__ == "__main__":
