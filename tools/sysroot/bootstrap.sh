@@ -1,66 +1,61 @@
 #!/usr/bin/env bash
-# Builds the Bazel sysroot into an empty directory: a minimal Debian testing ("forky") root with
-# bazel-bootstrap, Debian's Bazel module packages, python3.11 from bookworm and the image tools.
+# Builds the Bazel sysroot into a new directory: a minimal Debian testing ("forky") root with bazel-bootstrap,
+# Debian's Bazel module packages, python3.11 from bookworm and the image tools, all at the versions in packages.txt.
 #
-#   bootstrap.sh TARGET_DIR MIRROR_URL
+#   bootstrap.sh MODE TARGET_DIR MIRROR_URL
 #
-# Called by tools/bazel (never by hand) inside a private mount namespace, as root; TARGET_DIR is a
-# temporary directory that tools/bazel renames into place only when this script succeeds.
+# MODE is mmdebstrap's: `root` (run as root: the host's real root or sudo) or `unshare` (an unprivileged user with a
+# subordinate id range; mmdebstrap makes its own user namespace). Called by tools/bazel, never by hand; TARGET_DIR is
+# renamed into place only when this script succeeds. mmdebstrap installs the whole list in one apt run and verifies
+# the Release signatures with Debian's archive keyring.
 set -euo pipefail
 
-target=$1
-mirror=${2%/}
+mode=$1
+target=$2
+mirror=${3%/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 start=$SECONDS
 
 say() { printf '[sysroot %3ds] %s\n' "$((SECONDS - start))" "$*" >&2; }
 
-# The mirror serves a frozen snapshot whose Release files are past their Valid-Until date.
-apt_opts=(-o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false -o Dpkg::Use-Pty=0)
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -r "$keyring" ] || { say "missing $keyring (package debian-archive-keyring)"; exit 1; }
 
-say "debootstrap forky (minbase) from the configured Debian mirror"
-debootstrap_script=/usr/share/debootstrap/scripts/forky
-[ -e "$debootstrap_script" ] || debootstrap_script=/usr/share/debootstrap/scripts/sid
-debootstrap --variant=minbase --include=ca-certificates forky "$target" "$mirror" "$debootstrap_script" 2>&1 |
-  while IFS= read -r line; do
-    case "$line" in I:\ Retrieving*|I:\ Validating*) ;; I:*) say "${line#I: }" ;; W:*|E:*) say "$line" ;; esac
-  done
-
-say "apt sources: forky, plus bookworm pinned low for python3.11"
-cat >"$target/etc/apt/sources.list" <<EOF
-deb $mirror forky main
-deb $mirror bookworm main
-EOF
-cat >"$target/etc/apt/preferences.d/bookworm-low" <<'EOF'
-Package: *
-Pin: release n=bookworm
-Pin-Priority: 100
-EOF
-printf 'Acquire::Check-Valid-Until "false";\nAPT::Install-Recommends "false";\n' >"$target/etc/apt/apt.conf.d/90sysroot"
-
-mount -t proc proc "$target/proc"
-trap 'umount "$target/proc" 2>/dev/null || true' EXIT
-
-in_root() { chroot "$target" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
-
-say "apt-get update"
-in_root apt-get "${apt_opts[@]}" -q update >/dev/null
+# Files get the snapshot's time, not the build's: two builds of one definition differ less.
+snapshot=$(awk '$1 == "snapshot" && $2 == "debian" { print $3 }' "$here/debian-snapshot.txt")
+SOURCE_DATE_EPOCH=$(date -u -d "$(sed -E 's/^(....)(..)(..)T(..)(..)(..)Z$/\1-\2-\3 \4:\5:\6/' <<<"$snapshot")" +%s)
+export SOURCE_DATE_EPOCH
 
 mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$here/packages.txt")
-say "installing ${#packages[@]} packages (about 2.3 GB)"
-in_root apt-get "${apt_opts[@]}" -y install "${packages[@]}" 2>&1 |
+say "mmdebstrap ($mode mode): forky minbase + ${#packages[@]} pinned packages from $mirror (about 2.3 GB)"
+
+# Hook commands run in mmdebstrap's shell with $1 = the new root: single quotes on purpose.
+# shellcheck disable=SC2016
+# bookworm is there for python3.11 only: pinned low so nothing else is taken from it.
+pin_bookworm_low='printf "Package: *\nPin: release n=bookworm\nPin-Priority: 100\n" >"$1/etc/apt/preferences.d/bookworm-low"'
+# shellcheck disable=SC2016
+record_versions='chroot "$1" dpkg-query -W -f "\${Package}=\${Version}\n" >"$1/etc/sysroot-packages.txt"'
+
+# shellcheck disable=SC2016 # the mkdir hook, as above
+# The snapshot archive and a frozen mirror serve Release files past their Valid-Until date; signatures still count.
+mmdebstrap --mode="$mode" --variant=minbase --keyring="$keyring" \
+  --aptopt='Acquire::Check-Valid-Until "false"' \
+  --aptopt='APT::Install-Recommends "false"' \
+  --aptopt='Acquire::Retries "3"' \
+  --include="ca-certificates,$(IFS=,; echo "${packages[*]}")" \
+  --setup-hook="$pin_bookworm_low" \
+  --customize-hook='mkdir -p "$1/usr/share/bazel/stubs"' \
+  --customize-hook="sync-in $here/stubs /usr/share/bazel/stubs" \
+  --customize-hook="upload $here/bazelrc /etc/bazel.bazelrc" \
+  --customize-hook="$record_versions" \
+  forky "$target" "deb $mirror forky main" "deb $mirror bookworm main" 2>&1 |
   while IFS= read -r line; do
-    case "$line" in Setting\ up*) say "${line%% (*}" ;; E:*|W:*) say "$line" ;; esac
+    case "$line" in
+      Setting\ up*) say "${line%% (*}" ;;
+      I:\ *) say "${line#I: }" ;;
+      E:*|W:*) say "$line" ;;
+    esac
   done
-[ "${PIPESTATUS[0]}" -eq 0 ] || { say "apt-get install failed"; exit 1; }
-in_root apt-get clean
-
-say "stub modules and offline bazelrc"
-mkdir -p "$target/usr/share/bazel/stubs"
-cp -r "$here/stubs/." "$target/usr/share/bazel/stubs/"
-cp "$here/bazelrc" "$target/etc/bazel.bazelrc"
-
-say "recording installed versions"
-# shellcheck disable=SC2016 # ${Package} is dpkg-query's format, not a shell expansion.
-in_root dpkg-query -W -f '${Package}=${Version}\n' >"$target/etc/sysroot-packages.txt"
+status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] || { say "mmdebstrap failed (exit $status)"; exit 1; }
 say "done"

@@ -27,6 +27,12 @@ if [ "$mode" = hold ]; then
   bind "$cache/bazel-output" "$sysroot$cache/bazel-output"
   bind "$cache/repository-cache" "$sysroot$cache/repository-cache"
   for f in /etc/resolv.conf /etc/hosts; do [ -e "$f" ] && bind "$f" "$sysroot$f" ro; done
+  # The sysroot's /tmp lives beside it, emptied whenever a new namespace starts (nothing can be running in it then),
+  # so scratch output of runs and benchmarks never piles up in the sysroot or in a cached copy of it.
+  rm -rf --one-file-system "$cache/tmp"
+  mkdir -p "$cache/tmp"
+  chmod 1777 "$cache/tmp"
+  mount --bind "$cache/tmp" "$sysroot/tmp"
   exec sleep infinity
 fi
 
@@ -46,9 +52,21 @@ bind_same_path() { # bind_same_path DIR [ro]
 
 # Each clone is bound at its own path (CI clones elsewhere than the developer's checkout).
 bind_same_path "$repo"
-# The team's shared folder beside the checkout (the OCI image-spec schemas live there), read-only.
-shared=$(dirname "$repo")/shared
-if [ -d "$shared" ]; then bind_same_path "$shared" ro; fi
+# Offline stand-ins for public downloads: directories whose files Bazel may take instead of fetching them, matched
+# by file name and accepted only when the pinned SHA-256 matches (Bazel's --distdir). TOOLS_BAZEL_DISTDIR lists
+# them (colon-separated); the team's shared folder beside the checkout holds the OCI image-spec schemas.
+distdirs=()
+IFS=: read -r -a wanted_distdirs <<<"${TOOLS_BAZEL_DISTDIR:-}"
+wanted_distdirs+=("$(dirname "$repo")/shared/oci-image-spec/schema")
+for dir in "${wanted_distdirs[@]}"; do
+  [ -n "$dir" ] && [ -d "$dir" ] || continue
+  bind_same_path "$dir" ro
+  distdirs+=("$dir")
+done
+
+# Concurrent calls rewrite the same files below (CA bundle, pip configuration, host bazelrc): one at a time.
+exec 7>"$cache/enter.lock"
+flock 7
 
 # --- Host trust anchors: a TLS-inspecting proxy's CA must be trusted by curl, pip and the Bazel server's JVM.
 host_ca_dir=/usr/local/share/ca-certificates
@@ -64,11 +82,13 @@ fi
 
 # --- Host pip configuration: index URLs, find-links and constraints, so the CPU torch wheel is found the
 # same way inside as outside. Config files are copied; local directories they name are bound read-only.
-pip_files=(/etc/pip.conf /etc/xdg/pip/pip.conf "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf" "${PIP_CONFIG_FILE:-}")
+# Under sudo the caller's own files count, not root's (tools/bazel passes the caller's HOME).
+home=${TOOLS_BAZEL_CALLER_HOME:-$HOME}
+pip_files=(/etc/pip.conf /etc/xdg/pip/pip.conf "$home/.config/pip/pip.conf" "$home/.pip/pip.conf" "${PIP_CONFIG_FILE:-}")
 rm -rf "$sysroot/etc/xdg/pip" "$sysroot/etc/pip.conf" "$sysroot/root/.config/pip"
 for f in "${pip_files[@]}"; do
   [ -n "$f" ] && [ -f "$f" ] || continue
-  case "$f" in "$HOME"/*) dst=$sysroot/root/${f#"$HOME"/} ;; *) dst=$sysroot$f ;; esac
+  case "$f" in "$home"/*) dst=$sysroot/root/${f#"$home"/} ;; *) dst=$sysroot$f ;; esac
   mkdir -p "$(dirname "$dst")"
   cp "$f" "$dst"
 done
@@ -87,9 +107,12 @@ done
 # --- Host-specific Bazel settings: the repository cache is shared by every clone on this machine.
 {
   printf 'common --repository_cache=%s\n' "$cache/repository-cache"
+  for dir in "${distdirs[@]}"; do printf 'common --distdir=%s\n' "$dir"; done
   # --config=remote-cache takes its URL from the environment (.bazelrc cannot read variables).
   [ -z "${BAZEL_REMOTE_CACHE_URL:-}" ] || printf 'build:remote-cache --remote_cache=%s\n' "$BAZEL_REMOTE_CACHE_URL"
 } >"$sysroot/etc/bazel-host.bazelrc"
+
+exec 7>&-
 
 workdir=$PWD
 case "$workdir" in "$repo"|"$repo"/*) ;; *) workdir=$repo ;; esac

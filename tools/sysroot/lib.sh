@@ -10,9 +10,9 @@ sysroot_cache_dir() {
   printf '%s\n' "${TOOLS_BAZEL_SYSROOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/analysis-lambda-sysroot}"
 }
 
-# The files that decide what the sysroot contains. enter.sh and this file only use it, so editing them
-# does not force a rebuild.
-SYSROOT_DEFINITION=(packages.txt bootstrap.sh bazelrc stubs)
+# The files that decide what the sysroot contains. enter.sh, this file and the other sourced helpers only use it,
+# so editing them does not force a rebuild.
+SYSROOT_DEFINITION=(packages.txt debian-snapshot.txt bootstrap.sh bazelrc stubs)
 
 # Content hash of the sysroot definition under DEF_DIR: names and bytes of every definition file.
 sysroot_definition_hash() {
@@ -33,6 +33,14 @@ ensure_sysroot() {
     return 0
   fi
   mkdir -p "$cache"
+  # One build at a time: a concurrent caller waits here, then finds the sysroot the first one built (two builds
+  # would each replace the other's sysroot, under a running Bazel server).
+  exec 8>"$cache/build.lock"
+  flock 8
+  if [ -f "$ready/.sysroot-complete" ]; then
+    printf '%s\n' "$ready"
+    return 0
+  fi
   tmp=$(mktemp -d "$cache/.building-XXXXXX")
   if ! $build_cmd "$tmp/root"; then
     echo "tools/bazel: building the sysroot failed; the partial tree stays at $tmp for inspection" >&2

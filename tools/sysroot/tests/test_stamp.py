@@ -24,7 +24,7 @@ fake_build() {
 def definition(tmp_path: Path) -> Path:
     def_dir = tmp_path / "def"
     (def_dir / "stubs" / "zlib").mkdir(parents=True)
-    for name in ("packages.txt", "bootstrap.sh", "bazelrc", "lib.sh", "enter.sh", "README.md"):
+    for name in ("packages.txt", "debian-snapshot.txt", "bootstrap.sh", "bazelrc", "lib.sh", "enter.sh", "README.md"):
         (def_dir / name).write_text(f"{name} v1\n")
     (def_dir / "stubs" / "zlib" / "MODULE.bazel").write_text('module(name = "zlib")\n')
     return def_dir
@@ -52,7 +52,7 @@ def test_unchanged_definition_reuses_the_sysroot(definition: Path, tmp_path: Pat
     assert (Path(first.stdout.strip()) / "marker").read_text() == "hello\n"
 
 
-@pytest.mark.parametrize("changed", ["packages.txt", "bootstrap.sh", "bazelrc", "stubs/zlib/MODULE.bazel"])
+@pytest.mark.parametrize("changed", ["packages.txt", "debian-snapshot.txt", "bootstrap.sh", "bazelrc", "stubs/zlib/MODULE.bazel"])
 def test_changed_definition_rebuilds_and_drops_the_old_one(definition: Path, tmp_path: Path, changed: str):
     cache, log = tmp_path / "cache", tmp_path / "log"
     old = Path(ensure(definition, cache, log).stdout.strip())
