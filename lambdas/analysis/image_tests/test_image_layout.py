@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 LAYOUT = Path(os.environ["IMAGE_LAYOUT"]).resolve()
-# $(rootpaths @oci_image_spec//:schemas): empty when the shared folder beside the checkout is missing.
+# $(rootpaths @oci_image_spec//:schemas): the image-spec's own schemas, pinned in tools/oci/spec/schemas.bzl.
 _SCHEMA_FILES = os.environ.get("OCI_SCHEMA_FILES", "").split()
 SCHEMAS = Path(_SCHEMA_FILES[0]).resolve().parent if _SCHEMA_FILES else None
 BLOBS = LAYOUT / "blobs/sha256"
@@ -56,7 +56,7 @@ def layer_members(manifest) -> list[list[tarfile.TarInfo]]:
 
 def validator(name: str):
     assert SCHEMAS and (SCHEMAS / name).exists(), (
-        f"OCI image-spec schemas not found ({SCHEMAS}); they come from ../shared/oci-image-spec/schema beside the checkout"
+        f"OCI image-spec schema {name} not in @oci_image_spec ({SCHEMAS}); pin it in tools/oci/spec/schemas.bzl"
     )
     # The schemas refer to each other by file name, relative to their ids under this base (the specification
     # resolves them the same way): register every file there.
