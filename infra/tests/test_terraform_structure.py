@@ -28,6 +28,11 @@ DIGEST_PATTERN = "^sha256:[0-9a-f]{64}$"
 DATA_PREFIXES = ("s3:", "dynamodb:", "sqs:")
 # AWS accepts only "*" as the resource of these (no resource-level permissions); they write traces.
 STAR_RESOURCE_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# -1 is the AWS provider's "no reservation"; any positive default fails in accounts at the
+# unreserved-concurrency minimum ("decreases account's UnreservedConcurrentExecution below its minimum").
+UNRESERVED = -1
+# The only resources the deploy role's KMS policy may name: the module's key and its alias.
+DEPLOY_KMS_RESOURCES = {"${local.kms_key_arn}", "${local.kms_alias_arn}"}
 
 # --------------------------------------------------------------------------------------------------
 # Parsing and normalisation
@@ -185,6 +190,29 @@ def policy_statements() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def reserved_concurrency_problems(default: Any, conditions: list[str]) -> list[str]:
+    """The variable must default to "no reservation" and its validation must refuse 0 and below -1."""
+    problems = []
+    if default != UNRESERVED:
+        problems.append(f"default is {default!r}: a reservation by default fails in accounts near the unreserved minimum; use -1")
+    if not any(re.search(r"==\s*-1\b", c) and re.search(r">=\s*1\b", c) for c in conditions):
+        problems.append(f"validation must allow exactly -1 or >= 1 (0 throttles every invocation): {conditions}")
+    return problems
+
+
+def kms_statement_problems(doc_name: str, statement: dict[str, Any], allowed: set[str]) -> list[str]:
+    """A statement granting kms: actions must name explicit resources, all of them in ``allowed``."""
+    actions = [str(a) for a in as_list(attr(statement, "actions", []))]
+    resources = [str(r) for r in as_list(attr(statement, "resources", []))]
+    if not any(a.startswith("kms:") for a in actions):
+        return []
+    problems = [f"{doc_name}: wildcard KMS action {a!r}" for a in actions if "*" in a]
+    if attr(statement, "not_resources", None) or not resources:
+        problems.append(f"{doc_name}: KMS actions {actions} without explicit resources")
+    problems += [f"{doc_name}: KMS actions on {r!r}" for r in resources if "*" in r or r not in allowed]
+    return problems
+
+
 # --------------------------------------------------------------------------------------------------
 # Layout and parsing
 # --------------------------------------------------------------------------------------------------
@@ -193,7 +221,7 @@ def policy_statements() -> list[tuple[str, dict[str, Any]]]:
 def test_every_terraform_file_parses_and_the_layout_is_complete() -> None:
     names = {p.relative_to(INFRA).as_posix() for p in PARSED}
     for required in [
-        *(f"modules/analysis_lambda/{f}.tf" for f in ["versions", "variables", "outputs", "main", "ecr", "lambda", "iam", "triggers", "alarms", "kms"]),
+        *(f"modules/analysis_lambda/{f}.tf" for f in ["versions", "variables", "outputs", "main", "ecr", "lambda", "iam", "triggers", "alarms", "kms", "deploy_role"]),
         *(f"envs/preprod/{f}.tf" for f in ["versions", "providers", "main", "variables", "outputs"]),
     ]:
         assert required in names, f"missing infra/{required}"
@@ -284,6 +312,20 @@ def test_function_sizing_and_runtime_settings() -> None:
     assert attr(tracing, "mode") == "Active"
     assert attr(fn, "timeout") == "${var.timeout}"
     assert attr(fn, "reserved_concurrent_executions") == "${var.reserved_concurrent_executions}"
+
+
+@pytest.mark.parametrize("root", [MODULE, PREPROD], ids=["module", "preprod"])
+def test_reserved_concurrency_defaults_to_no_reservation(root: Path) -> None:
+    variable = variables(root)["reserved_concurrent_executions"]
+    default = attr(variable, "default")
+    assert default == UNRESERVED, f"{root.relative_to(INFRA)}: reserved_concurrent_executions defaults to {default!r}, not -1 (unreserved)"
+    assert "-1" in attr(variable, "description"), "the description must say what -1 means"
+    if root == MODULE:
+        conditions = [attr(v, "condition") for v in blocks(variable, "validation")]
+        assert reserved_concurrency_problems(default, conditions) == []
+    else:
+        (module,) = [body for entry in PARSED[PREPROD / "main.tf"]["module"] for body in entry.values()]
+        assert attr(module, "reserved_concurrent_executions") == "${var.reserved_concurrent_executions}"
 
 
 def test_function_environment_names_every_setting() -> None:
@@ -405,6 +447,35 @@ def test_no_aws_managed_policies_are_attached() -> None:
         assert "iam::aws:policy/" not in path.read_text(encoding="utf-8"), path
 
 
+def outputs(root: Path) -> dict[str, dict[str, Any]]:
+    return {name: body for path, doc in PARSED.items() if path.parent == root for entry in doc.get("output", []) for name, body in entry.items()}
+
+
+def test_deploy_role_kms_policy_is_an_output_scoped_to_the_module_key() -> None:
+    assert attr(outputs(MODULE)["deploy_role_kms_policy_json"], "value") == "${data.aws_iam_policy_document.deploy_role_kms.json}"
+    assert attr(outputs(PREPROD)["deploy_role_kms_policy_json"], "value") == "${module.analysis_lambda.deploy_role_kms_policy_json}"
+
+    statements = {attr(s, "sid"): s for s in blocks(one("data", "aws_iam_policy_document", "deploy_role_kms"), "statement")}
+    problems = [p for sid, s in statements.items() for p in kms_statement_problems(f"deploy_role_kms:{sid}", s, DEPLOY_KMS_RESOURCES)]
+    assert problems == []
+    assert all(attr(s, "effect") == "Allow" for s in statements.values())
+
+    granted = {a for s in statements.values() for a in as_list(attr(s, "actions"))}
+    # ECR encryption at rest: CreateGrant, RetireGrant, DescribeKey; Lambda environment: Encrypt, Decrypt (infra/README.md).
+    assert {"kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey", "kms:Encrypt", "kms:Decrypt"} <= granted, granted
+    assert not granted & {"kms:CreateKey", "kms:ListAliases"}, "account-level KMS calls take Resource '*': they belong in the README, not here"
+
+    def conditions(action: str) -> set[tuple[str, str]]:
+        (statement,) = [s for s in statements.values() if action in as_list(attr(s, "actions"))]
+        return {(attr(c, "variable"), str(attr(c, "values"))) for c in blocks(statement, "condition")}
+
+    assert ("kms:GrantIsForAWSResource", str(["true"])) in conditions("kms:CreateGrant"), "grants only for AWS services acting for the role"
+    assert {v for v, _ in conditions("kms:Decrypt")} == {"kms:ViaService"}, "decrypt only through Lambda"
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    assert "deploy_role_kms_policy_json" in readme
+    assert "https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html" in readme
+
+
 # --------------------------------------------------------------------------------------------------
 # Triggers
 # --------------------------------------------------------------------------------------------------
@@ -523,6 +594,36 @@ def test_statement_checker_rejects_wildcards(statement: str) -> None:
     ((_, _, body),) = labelled(doc, "data")
     (parsed_statement,) = blocks(body, "statement")
     assert statement_problems("bad", parsed_statement)
+
+
+@pytest.mark.parametrize(
+    ("default", "condition"),
+    [
+        (5, "var.reserved_concurrent_executions == -1 || var.reserved_concurrent_executions >= 1"),
+        (10, "var.reserved_concurrent_executions >= 0"),
+        (0, "var.reserved_concurrent_executions == -1 || var.reserved_concurrent_executions >= 1"),
+        (-1, "var.reserved_concurrent_executions >= 0"),
+    ],
+)
+def test_reserved_concurrency_checker_rejects_reservations_by_default(default: int, condition: str) -> None:
+    assert reserved_concurrency_problems(default, [condition])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'actions = ["kms:Decrypt"]\nresources = ["*"]',
+        'actions = ["kms:CreateGrant"]\nresources = ["arn:aws:kms:*:*:key/*"]',
+        'actions = ["kms:*"]\nresources = ["${local.kms_key_arn}"]',
+        'actions = ["kms:Encrypt"]\nresources = ["${var.dynamodb_kms_key_arn}"]',
+        'actions = ["kms:DescribeKey"]',
+    ],
+)
+def test_kms_statement_checker_rejects_unscoped_statements(statement: str) -> None:
+    doc = parse_text(f'data "aws_iam_policy_document" "bad" {{\n  statement {{\n    {statement}\n  }}\n}}\n')
+    ((_, _, body),) = labelled(doc, "data")
+    (parsed_statement,) = blocks(body, "statement")
+    assert kms_statement_problems("bad", parsed_statement, DEPLOY_KMS_RESOURCES)
 
 
 def test_blocks_sees_dynamic_statements() -> None:

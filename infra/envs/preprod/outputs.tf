@@ -27,3 +27,8 @@ output "log_group_name" {
   description = "CloudWatch log group of the function."
   value       = module.analysis_lambda.log_group_name
 }
+
+output "deploy_role_kms_policy_json" {
+  description = "KMS permissions (IAM policy JSON) the CI deploy role (AWS_DEPLOY_ROLE_ARN) needs on this environment's key, scoped to its ARN; attach it after the first apply (infra/README.md)."
+  value       = module.analysis_lambda.deploy_role_kms_policy_json
+}

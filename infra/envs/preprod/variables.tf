@@ -76,9 +76,9 @@ variable "ephemeral_storage_size" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Concurrency reserved for the function; caps the load on DynamoDB."
+  description = "Concurrency reserved for the function. -1 (default): no reservation, because preprod accounts often sit at the unreserved-concurrency minimum and Lambda then rejects any reservation. A whole number >= 1 reserves and caps (the module validates it; 0 is refused)."
   type        = number
-  default     = 5
+  default     = -1
 }
 
 variable "log_retention_in_days" {

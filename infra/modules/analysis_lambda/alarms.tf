@@ -26,7 +26,7 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   count = var.create_alarms ? 1 : 0
 
   alarm_name          = "${var.function_name}-throttles"
-  alarm_description   = "${var.function_name} hit its reserved concurrency; events are being delayed (and, past retries, sent to the DLQ)."
+  alarm_description   = "${var.function_name} was throttled (its reserved concurrency, or the account's when none is reserved); events are being delayed (and, past retries, sent to the DLQ)."
   namespace           = "AWS/Lambda"
   metric_name         = "Throttles"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }

@@ -41,7 +41,9 @@ resource "aws_ecr_lifecycle_policy" "this" {
 }
 
 # Lambda pulls the image with its service principal, not with the function's role:
-# the repository policy is what authorises it, and only for this function.
+# the repository policy is what authorises it, and only for this function. Neither needs
+# KMS permissions for the encrypted layers: ECR decrypts them through the grants it created
+# on the key when the repository was created (infra/README.md, "Deploy role: KMS permissions").
 resource "aws_ecr_repository_policy" "this" {
   repository = aws_ecr_repository.this.name
   policy     = data.aws_iam_policy_document.ecr_lambda_pull.json

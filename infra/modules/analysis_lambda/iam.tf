@@ -84,7 +84,10 @@ data "aws_iam_policy_document" "runtime" {
     }
   }
 
-  # Decrypt what the poller receives, encrypt what goes to the DLQ, read encrypted environment.
+  # Decrypt what the poller receives and encrypt what goes to the DLQ (SQS calls KMS with this
+  # role's credentials). Lambda decrypts the environment as this role through a grant it creates at
+  # deploy time; this permission keeps that working if the grant is lost (e.g. the role is recreated).
+  # Pulling the image needs nothing here: see ecr.tf.
   statement {
     sid       = "UseModuleKey"
     effect    = "Allow"

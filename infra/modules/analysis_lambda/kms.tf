@@ -17,7 +17,7 @@ resource "aws_kms_key" "this" {
 resource "aws_kms_alias" "this" {
   count = local.create_kms_key ? 1 : 0
 
-  name          = "alias/${var.function_name}"
+  name          = local.kms_alias_name
   target_key_id = aws_kms_key.this[0].key_id
 }
 

@@ -18,6 +18,9 @@ locals {
 
   create_kms_key = var.kms_key_arn == null
   kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  # Alias of the module's own key; alias operations are authorised on the alias and on the key.
+  kms_alias_name = "alias/${var.function_name}"
+  kms_alias_arn  = "arn:${local.partition}:kms:${local.region}:${local.account_id}:${local.kms_alias_name}"
 
   dynamodb_table_name = element(split("/", var.dynamodb_table_arn), 1)
 

@@ -72,3 +72,8 @@ output "alarm_arns" {
     dlq_depth = aws_cloudwatch_metric_alarm.dlq_depth[0].arn
   } : {}
 }
+
+output "deploy_role_kms_policy_json" {
+  description = "IAM policy (JSON) with the KMS permissions the role running terraform apply needs on this module's key: grants for ECR and Lambda, the function's environment through Lambda, and administration of the key and alias the module creates. Scoped to those ARNs; attach it to the CI deploy role (infra/README.md)."
+  value       = data.aws_iam_policy_document.deploy_role_kms.json
+}

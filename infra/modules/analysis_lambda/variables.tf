@@ -124,13 +124,15 @@ variable "ephemeral_storage_size" {
 }
 
 variable "reserved_concurrent_executions" {
-  description = "Concurrency reserved for (and capping) the function, so a burst cannot exhaust the account's pool or hammer DynamoDB."
+  description = "Concurrency reserved for the function, which also caps it. -1 (the default) reserves nothing and the function draws on the account's unreserved pool: Lambda refuses any reservation that would leave the account below its unreserved minimum, which makes a fixed default fail in new or busy accounts (\"decreases account's UnreservedConcurrentExecution below its minimum value\"). Set a whole number >= 1 where the quota allows it to cap the load on DynamoDB; with the SQS buffer, sqs_maximum_concurrency caps the poller without reserving anything. 0 is refused: it throttles every invocation."
   type        = number
-  default     = 10
+  default     = -1
 
   validation {
-    condition     = var.reserved_concurrent_executions >= 0
-    error_message = "reserved_concurrent_executions must be 0 (disabled) or more; unreserved (-1) is not allowed here."
+    # 0 is a valid API value ("throttle everything"), but as a default-able knob it only ever
+    # means an outage; pausing the function is done by removing its trigger instead.
+    condition     = var.reserved_concurrent_executions == -1 || (var.reserved_concurrent_executions >= 1 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions)
+    error_message = "reserved_concurrent_executions must be -1 (no reservation) or a whole number of at least 1; 0 would throttle every invocation."
   }
 }
 
@@ -267,7 +269,7 @@ variable "sns_topic_arn" {
 ################################################################################
 
 variable "enable_sqs_buffer" {
-  description = "false: the topic invokes the function directly (asynchronous invocation, failures go to the DLQ). true: the topic feeds an SQS queue that the function polls in batches with partial-batch failure reporting, giving back-pressure when the reserved concurrency is saturated."
+  description = "false: the topic invokes the function directly (asynchronous invocation, failures go to the DLQ). true: the topic feeds an SQS queue that the function polls in batches with partial-batch failure reporting, giving back-pressure when the function's concurrency (reserved, or sqs_maximum_concurrency) is saturated."
   type        = bool
   default     = false
 }
@@ -295,7 +297,7 @@ variable "sqs_maximum_batching_window_in_seconds" {
 }
 
 variable "sqs_maximum_concurrency" {
-  description = "Upper bound of concurrent invocations the SQS poller starts (2-1000). null leaves it to reserved_concurrent_executions."
+  description = "Upper bound of concurrent invocations the SQS poller starts (2-1000). Caps the load on DynamoDB without reserving account concurrency. null leaves it to reserved_concurrent_executions (or, unreserved, to the account's pool)."
   type        = number
   default     = null
 

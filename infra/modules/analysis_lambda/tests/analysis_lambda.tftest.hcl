@@ -91,6 +91,23 @@ run "direct_sns_path_by_digest" {
     condition     = length(aws_cloudwatch_metric_alarm.duration) == 1 && aws_cloudwatch_metric_alarm.duration[0].threshold == 96000
     error_message = "Duration alarm at 80% of the 120 s timeout (96000 ms) expected."
   }
+
+  # A reservation by default fails in accounts at the unreserved-concurrency minimum.
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "By default the function must not reserve concurrency (-1)."
+  }
+
+  # The deploy-role policy is rendered from these statements (the mocked provider fixes its JSON).
+  assert {
+    condition     = length(data.aws_iam_policy_document.deploy_role_kms.statement) == 6 && alltrue([for s in data.aws_iam_policy_document.deploy_role_kms.statement : length(s.resources) > 0 && !contains(s.resources, "*")])
+    error_message = "The deploy-role KMS policy must cover the module's own key and alias, each statement on explicit ARNs."
+  }
+
+  assert {
+    condition     = output.deploy_role_kms_policy_json == data.aws_iam_policy_document.deploy_role_kms.json
+    error_message = "deploy_role_kms_policy_json must be the rendered deploy-role KMS policy."
+  }
 }
 
 run "sqs_buffer_path" {
@@ -169,4 +186,45 @@ run "rejects_too_little_ephemeral_storage" {
   }
 
   expect_failures = [var.ephemeral_storage_size]
+}
+
+run "accepts_an_explicit_reservation" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 3
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == 3
+    error_message = "An explicit reservation must reach the function."
+  }
+}
+
+run "rejects_a_zero_reservation" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 0
+  }
+
+  expect_failures = [var.reserved_concurrent_executions]
+}
+
+run "deploy_role_policy_for_an_existing_key" {
+  command = apply
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.this) == 0 && length(aws_kms_alias.this) == 0
+    error_message = "With kms_key_arn the module must not create a key."
+  }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.deploy_role_kms.statement) == 4 && alltrue([for s in data.aws_iam_policy_document.deploy_role_kms.statement : s.resources == toset([var.kms_key_arn])])
+    error_message = "For a key passed in, the deploy role may use it (grants, environment) but not administer it, and nothing else."
+  }
 }
