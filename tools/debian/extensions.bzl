@@ -1,20 +1,23 @@
 """Module extension: one repository holding the locked Debian packages, fetched by Bazel's downloader.
 
 Every .deb is checked against the SHA-256 in packages.lock.json and kept in the repository cache, so a second
-machine (or CI with the cache restored) fetches nothing. The mirror is machine configuration: tools/bazel exports
-TOOLS_BAZEL_DEBIAN_MIRROR from the host's apt sources.
+machine (or CI with the cache restored) fetches nothing. Where to look is machine configuration: tools/bazel exports
+TOOLS_BAZEL_DEBIAN_MIRRORS (`archive=URL …`, most preferred first, possibly empty); snapshot.debian.org follows
+(urls.bzl), so a machine without a Debian mirror still fetches the exact locked files.
 """
+
+load(":urls.bzl", "package_urls", "parse_mirrors")
+
+_MIRRORS_ENV = "TOOLS_BAZEL_DEBIAN_MIRRORS"
 
 def _debian_packages_impl(rctx):
     lock = json.decode(rctx.read(rctx.attr.lock))
-    mirror = rctx.os.environ.get("TOOLS_BAZEL_DEBIAN_MIRROR", "").rstrip("/")
-    if not mirror:
-        fail("TOOLS_BAZEL_DEBIAN_MIRROR is not set: run Bazel through tools/bazel, or export it (a Debian archive URL)")
+    mirrors = parse_mirrors(rctx.os.environ.get(_MIRRORS_ENV, ""))
     names = []
     for package in lock["packages"]:
-        name = "%s_%s_%s.deb" % (package["name"], package["version"].replace(":", "%3a"), package["arch"])
-        rctx.download(url = mirror + "/" + package["path"], output = "debs/" + name, sha256 = package["sha256"])
-        names.append("debs/" + name)
+        name = "debs/%s_%s_%s.deb" % (package["name"], package["version"].replace(":", "%3a"), package["arch"])
+        rctx.download(url = package_urls(package, lock["archives"], mirrors), output = name, sha256 = package["sha256"])
+        names.append(name)
     rctx.file("BUILD.bazel", "\n".join([
         "# Generated from %s: the base image's Debian packages." % rctx.attr.lock,
         "filegroup(",
@@ -28,7 +31,8 @@ def _debian_packages_impl(rctx):
 _debian_packages = repository_rule(
     implementation = _debian_packages_impl,
     attrs = {"lock": attr.label(mandatory = True, allow_single_file = [".json"])},
-    environ = ["TOOLS_BAZEL_DEBIAN_MIRROR"],
+    # A changed mirror list re-runs the rule; the repository cache (keyed by SHA-256) still avoids re-downloads.
+    environ = [_MIRRORS_ENV],
 )
 
 def _debian_impl(module_ctx):
