@@ -2,17 +2,16 @@
 # Builds the Bazel sysroot into a new directory: a minimal Debian testing ("forky") root with bazel-bootstrap,
 # Debian's Bazel module packages, python3.11 from bookworm and the image tools, all at the versions in packages.txt.
 #
-#   bootstrap.sh MODE TARGET_DIR MIRROR_URL
+#   bootstrap.sh TARGET_DIR MIRROR_URL
 #
-# MODE is mmdebstrap's: `root` (run as root: the host's real root or sudo) or `unshare` (an unprivileged user with a
-# subordinate id range; mmdebstrap makes its own user namespace). Called by tools/bazel, never by hand; TARGET_DIR is
-# renamed into place only when this script succeeds. mmdebstrap installs the whole list in one apt run and verifies
-# the Release signatures with Debian's archive keyring.
+# Runs as root: the host's real root (or sudo), or the root of the user namespace tools/bazel makes for an
+# unprivileged user, whose subordinate ids hold the sysroot's other users. Called by tools/bazel, never by hand;
+# TARGET_DIR is renamed into place only when this script succeeds. mmdebstrap installs the whole list in one apt run
+# and verifies the Release signatures with Debian's archive keyring.
 set -euo pipefail
 
-mode=$1
-target=$2
-mirror=${3%/}
+target=$1
+mirror=${2%/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 start=$SECONDS
 
@@ -27,7 +26,7 @@ SOURCE_DATE_EPOCH=$(date -u -d "$(sed -E 's/^(....)(..)(..)T(..)(..)(..)Z$/\1-\2
 export SOURCE_DATE_EPOCH
 
 mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$here/packages.txt")
-say "mmdebstrap ($mode mode): forky minbase + ${#packages[@]} pinned packages from $mirror (about 2.3 GB)"
+say "mmdebstrap: forky minbase + ${#packages[@]} pinned packages from $mirror (about 2.3 GB)"
 
 # Hook commands run in mmdebstrap's shell with $1 = the new root: single quotes on purpose.
 # shellcheck disable=SC2016
@@ -38,7 +37,7 @@ record_versions='chroot "$1" dpkg-query -W -f "\${Package}=\${Version}\n" >"$1/e
 
 # shellcheck disable=SC2016 # the mkdir hook, as above
 # The snapshot archive and a frozen mirror serve Release files past their Valid-Until date; signatures still count.
-mmdebstrap --mode="$mode" --variant=minbase --keyring="$keyring" \
+mmdebstrap --mode=root --variant=minbase --keyring="$keyring" \
   --aptopt='Acquire::Check-Valid-Until "false"' \
   --aptopt='APT::Install-Recommends "false"' \
   --aptopt='Acquire::Retries "3"' \

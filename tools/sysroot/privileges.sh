@@ -3,7 +3,8 @@
 #
 #   root    the caller is root.
 #   userns  an unprivileged user namespace in which mounting works, with a subordinate id range (newuidmap) so the
-#           sysroot's own users exist: mmdebstrap builds it with --mode=unshare, runc runs the image as uid 1000.
+#           sysroot's own users exist: the caller is root there, mmdebstrap builds the sysroot as that root, and runc
+#           runs the image as uid 1000.
 #   sudo    neither, but passwordless sudo works: tools/bazel runs itself again under sudo. This is the GitHub
 #           ubuntu-24.04 runner: AppArmor lets a user namespace be created but denies mounting inside it, so a probe
 #           of `unshare --user true` alone passes where the real work then fails.
@@ -30,8 +31,6 @@ userns_blocker() {
     echo "newuidmap/newgidmap are missing (package uidmap)"
   elif [ -z "$(subid_range /etc/subuid)" ] || [ -z "$(subid_range /etc/subgid)" ]; then
     echo "$(id -un) has no subordinate id range of 65536 in /etc/subuid and /etc/subgid (usermod --add-subuids/--add-subgids)"
-  elif ! command -v mmdebstrap >/dev/null; then
-    echo "mmdebstrap is missing (package mmdebstrap)"
   fi
 }
 
@@ -44,7 +43,7 @@ privilege_mode() {
 }
 
 # `unshare` arguments for a new namespace around the sysroot in MODE: for userns, the caller is root and the
-# subordinate range holds uids 1..65536, as mmdebstrap --mode=unshare laid the sysroot out.
+# subordinate range holds uids 1..65536 (the same mapping builds the sysroot and enters it).
 namespace_command() { # namespace_command MODE
   if [ "$1" = root ]; then
     printf '%s\n' unshare --mount --propagation private

@@ -88,7 +88,7 @@ def test_missing_newuidmap_or_subids_closes_the_user_namespace_route(tmp_path: P
     assert call(tmp_path / "b", no_range, "privilege_mode").stdout.strip() == "none"
 
 
-def test_user_namespace_maps_the_subordinate_range_like_mmdebstrap(tmp_path: Path):
+def test_user_namespace_maps_the_subordinate_range_for_build_and_entry(tmp_path: Path):
     bin_dir = host(tmp_path, uid=1000, userns="full", sudo=False)
     words = call(tmp_path, bin_dir, "namespace_command userns").stdout.split()
     assert words[:2] == ["unshare", "--map-root-user"]
