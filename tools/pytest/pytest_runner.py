@@ -22,6 +22,11 @@ class _SkipCounter:
 
 def main() -> int:
     args = ["-p", "no:cacheprovider", "-ra", "--strict-markers"]
+    # tmp_path under the test's own TEST_TMPDIR, which Bazel empties: pytest's default (/tmp/pytest-of-USER, three
+    # runs kept) piled up hundreds of MB of models and image bundles in the sysroot's /tmp.
+    test_tmpdir = os.environ.get("TEST_TMPDIR")
+    if test_tmpdir:
+        args.append(f"--basetemp={os.path.join(test_tmpdir, 'pytest')}")
     xml_output = os.environ.get("XML_OUTPUT_FILE")
     if xml_output:
         args.append(f"--junitxml={xml_output}")
