@@ -7,9 +7,15 @@ registry protocol; ECR credentials come from amazon-ecr-credential-helper (docke
 a skopeo auth file, so the usual AWS credential chain applies. The manifest goes up unchanged
 (--preserve-digests): what is pushed is byte for byte what was built and tested, and it is a single image
 manifest, never an index (Lambda rejects indexes).
+
+Pushing again is a no-op: when the repository already serves the built manifest digest under every requested tag,
+nothing is copied, and the handoff file and the printed reference are written as on a first push. A registry with
+immutable tags (ECR) rejects a manifest PUT to an existing tag even when the digest is identical
+(https://github.com/aws/containers-roadmap/issues/2179), so re-running a deploy must not attempt that upload.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -50,6 +56,18 @@ def transport_flags(host: str, tmp: Path) -> tuple[list[str], list[str]]:
     return dest, inspect
 
 
+def served_digest(reference: str, inspect_flags: list[str]) -> str | None:
+    """Digest of the manifest the registry serves at REFERENCE (repo:tag or repo@digest), None when it serves none.
+
+    The digest is computed from the raw bytes, so it is the same one the registry addresses the manifest by. Any
+    failure (unknown tag or digest, no such repository, no access) counts as "not there": the copy that follows
+    then reports the real error, if there is one.
+    """
+    result = subprocess.run(["skopeo", "--insecure-policy", "inspect", "--raw", *inspect_flags, f"docker://{reference}"],
+                            capture_output=True)
+    return f"sha256:{hashlib.sha256(result.stdout).hexdigest()}" if result.returncode == 0 else None
+
+
 def skopeo(*args: str) -> str:
     result = subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, text=True)
     if result.returncode != 0:
@@ -72,13 +90,20 @@ def main() -> None:
              "(e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/analysis-lambda)")
     host = repository.split("/", 1)[0]
     digest = local_digest(args.image)
-    # A registry needs a tag or a digest to store a manifest under; the default tag is derived from the content,
-    # so pushing the same image again is a no-op even with immutable tags (ECR).
+    # A registry needs a tag or a digest to store a manifest under; the default tag is derived from the content, so
+    # the same image always gets the same tag and a second push finds it in place (below).
     tags = args.tag or [f"build-{digest.split(':')[1][:12]}"]
 
     with tempfile.TemporaryDirectory(prefix="oci-push-") as tmp:
         dest_flags, inspect_flags = transport_flags(host, Path(tmp))
+        # Already there (a re-run of the same build)? Then copying would only re-PUT the manifest, which immutable
+        # tags reject. A tag that is missing, or that names another digest, is still copied (and fails on ECR if
+        # the tag exists: retagging is exactly what immutability forbids).
+        held = served_digest(f"{repository}@{digest}", inspect_flags) == digest
         for tag in tags:
+            if held and served_digest(f"{repository}:{tag}", inspect_flags) == digest:
+                print(f"push: {repository}:{tag} already is {digest}; nothing to upload", file=sys.stderr)
+                continue
             digestfile = Path(tmp) / "digest"
             print(f"push: {repository}:{tag}", file=sys.stderr)
             skopeo("copy", "--preserve-digests", f"--digestfile={digestfile}", *dest_flags,

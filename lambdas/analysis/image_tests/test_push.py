@@ -1,7 +1,10 @@
-"""`:push` against Debian's docker-registry on loopback: digest round trip, manifest media type, layer reuse."""
+"""`:push` against Debian's docker-registry on loopback: digest round trip, manifest media type, layer reuse, and a
+second push of the same image that writes nothing to the registry (ECR's immutable tags reject even an identical
+re-push: https://github.com/aws/containers-roadmap/issues/2179)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +30,22 @@ def push(layout: Path, repository: str, workspace: Path, *extra: str) -> subproc
     return subprocess.run([sys.executable, str(PUSH), "--image", str(layout), *extra,
                            *(["--repository", repository] if repository else [])],
                           env=env, capture_output=True, text=True, timeout=600)
+
+
+# The registry's access log (stdout, kept in registry.log): one line per request, e.g.
+# 127.0.0.1 - - [date] "PUT /v2/analysis-lambda/manifests/build-0123456789ab HTTP/1.1" 201 0 "" "skopeo/1.22"
+REQUEST_RE = re.compile(r'"(?P<method>[A-Z]+) (?P<path>/v2/\S*) HTTP/[0-9.]+" (?P<status>\d{3}) ')
+WRITE_METHODS = {"PUT", "POST", "PATCH", "DELETE"}
+
+
+def requests_since(registry: LocalRegistry, offset: int) -> list[tuple[str, str, str]]:
+    """(method, path, status) of every request the registry logged after byte OFFSET of its log."""
+    text = (registry.workdir / "registry.log").read_bytes()[offset:].decode(errors="replace")
+    return [(m["method"], m["path"], m["status"]) for m in REQUEST_RE.finditer(text)]
+
+
+def log_size(registry: LocalRegistry) -> int:
+    return (registry.workdir / "registry.log").stat().st_size
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +91,33 @@ def test_push_round_trip_then_code_only_change_uploads_only_the_app_layer(regist
     assert set(uploaded) == expected
     print(f"code-only change uploaded {len(uploaded)} blobs, {sum(uploaded.values())} bytes")
     assert sum(uploaded.values()) < 1_000_000
+
+
+def test_second_push_of_the_same_image_uploads_nothing_and_still_writes_the_handoff(registry, tmp_path):
+    repository = f"{registry.host}/rerun"
+    image = manifest(IMAGE)
+    tag = f"build-{image['digest'][7:19]}"
+
+    offset = log_size(registry)
+    first = push(IMAGE, repository, tmp_path / "first", "--handoff-file", "handoff.json")
+    assert first.returncode == 0, first.stderr
+    first_requests = requests_since(registry, offset)
+    # The log check below is live: the first push shows up as writes, its manifest PUT among them.
+    assert ("PUT", f"/v2/rerun/manifests/{tag}", "201") in first_requests, first_requests
+    stored = registry.blob_digests()
+
+    offset = log_size(registry)
+    second = push(IMAGE, repository, tmp_path / "second", "--handoff-file", "handoff.json")
+    assert second.returncode == 0, second.stderr
+    second_requests = requests_since(registry, offset)
+    assert second_requests, "the second push must at least have asked the registry"
+    writes = [r for r in second_requests if r[0] in WRITE_METHODS]
+    assert writes == [], f"a re-push must write nothing (immutable tags reject it): {writes}"
+    assert registry.blob_digests() == stored
+
+    assert second.stdout.strip() == f"{repository}@{image['digest']}"
+    assert "nothing to upload" in second.stderr, second.stderr
+    handoff = json.loads((tmp_path / "second" / "handoff.json").read_text())
+    assert handoff == {"image_repository_url": repository, "image_digest": image["digest"]}
+    digest = subprocess.run(["crane", "digest", "--insecure", f"{repository}:{tag}"], capture_output=True, text=True)
+    assert digest.stdout.strip() == image["digest"], digest.stderr
