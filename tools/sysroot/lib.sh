@@ -56,3 +56,12 @@ ensure_sysroot() {
   done
   printf '%s\n' "$ready"
 }
+
+# True when PID is a live holder of a mount namespace other than ours: a killed holder that is not reaped yet is a
+# zombie whose /proc entry remains (kill -0 succeeds) but whose namespace links are gone (nsenter: "cannot open
+# /proc/PID/ns/mnt: No such file or directory").
+holder_alive() { # holder_alive PID
+  local ns
+  ns=$(readlink "/proc/$1/ns/mnt" 2>/dev/null) || return 1
+  [ "$ns" != "$(readlink /proc/self/ns/mnt)" ] && grep -q sleep "/proc/$1/cmdline" 2>/dev/null
+}

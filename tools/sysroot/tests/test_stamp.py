@@ -1,8 +1,10 @@
-"""The sysroot is rebuilt exactly when its definition changes, and a failed build is never used."""
+"""The sysroot is rebuilt exactly when its definition changes, a failed build is never used, and a dead namespace
+holder is told from a live one."""
 
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,44 @@ def test_an_interrupted_build_without_the_completion_marker_is_rebuilt(definitio
     assert ensure(definition, cache, log).returncode == 0
     assert builds(log) == 2
     shutil.rmtree(cache)
+
+
+def holder_alive(pid: int) -> bool:
+    script = f'. "{LIB}"; holder_alive {pid}'
+    return subprocess.run(["bash", "-c", script], capture_output=True).returncode == 0
+
+
+def test_a_holder_in_its_own_mount_namespace_is_alive():
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep", "60"])
+    try:
+        for _ in range(100):  # until unshare has exec'd sleep in the new namespace
+            if os.readlink(f"/proc/{holder.pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt"):
+                break
+            time.sleep(0.02)
+        assert holder_alive(holder.pid)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_holder_not_yet_reaped_is_dead():
+    """A zombie: kill -0 still succeeds, but its namespace is gone (the dead-holder failure after CI)."""
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sleep", "60"])
+    time.sleep(0.2)
+    holder.kill()
+    for _ in range(100):
+        if Path(f"/proc/{holder.pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            break
+        time.sleep(0.02)
+    assert subprocess.run(["kill", "-0", str(holder.pid)]).returncode == 0, "expected a zombie"
+    assert not holder_alive(holder.pid)
+    holder.wait()
+
+
+def test_a_process_in_our_own_namespace_is_no_holder():
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        assert not holder_alive(other.pid)
+    finally:
+        other.kill()
+        other.wait()
