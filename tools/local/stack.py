@@ -8,7 +8,9 @@
 What runs: moto's server (S3 + DynamoDB), Debian's docker-registry (the image is pushed by digest, then pulled
 back, and what runs is what was pulled: push and run are the same bytes), our Runtime API emulator, and the
 container under runc with Lambda's limits (the image's non-root user, read-only root, tmpfs /tmp, a 2048 MB memory
-cgroup). The container shares the host's loopback so it reaches the emulator and moto like Lambda reaches AWS.
+cgroup where runc can create one; memory_limit says whether it is enforced, peak_memory_source where the peak figure
+comes from: "cgroup" or "process RSS"). The container shares the host's loopback so it reaches the emulator and moto
+like Lambda reaches AWS.
 """
 
 import json
@@ -39,6 +41,9 @@ class LocalStack:
         self.container = None
         self.container_id = None
         self.peak_memory_bytes = 0
+        self.peak_memory_source: str | None = None  # runc_lambda.FROM_CGROUP or FROM_PROCESSES
+        self.memory_limit: str | None = None  # runc_lambda.memory_limit(): "enforced: ..." or "not enforced: ..."
+        self._memory: runc_lambda.PeakMemory | None = None
         self.timings: dict[str, float] = {}
         self._exits = []
 
@@ -101,6 +106,7 @@ class LocalStack:
         args = ["/usr/bin/python3.11", "-m", "awslambdaric", self.handler]
         runc_lambda.configure(self.bundle, args=args, env=env, mounts=self.mounts, memory_mb=self.memory_mb,
                               tmp_mb=self.tmp_mb, network=True)
+        self.memory_limit = runc_lambda.memory_limit(self.bundle)
         self.rootfs_marker = self.workdir / "rootfs.marker"
         self.rootfs_marker.touch()
         self.log_path = self.workdir / "container.log"
@@ -121,12 +127,16 @@ class LocalStack:
         self.log = open(self.log_path, "ab")
         self.container, self.container_id = runc_lambda.start(self.bundle, self.state_dir, stdout=self.log,
                                                               stderr=subprocess.STDOUT)
+        self._memory = runc_lambda.PeakMemory(self.bundle, self.state_dir, self.container_id).start()
         self.emulator.notify_runtime_started()
-        self.progress(f"container {self.container_id} started under runc ({self.memory_mb} MB cgroup)")
+        self.progress(f"container {self.container_id} started under runc (memory limit {self.memory_limit}; "
+                      f"peak memory from {self._memory.source})")
 
     def _stop_container(self) -> None:
         if self.container_id:
+            self._memory.stop()
             self._sample_memory()
+            self._memory = None
             runc_lambda.stop(self.state_dir, self.container_id)
             self.container.wait(timeout=30)
             self.log.close()
@@ -138,9 +148,11 @@ class LocalStack:
         self._start_container()
 
     def _sample_memory(self) -> None:
-        if self.container_id:
-            peak = runc_lambda.peak_memory(self.bundle)
-            self.peak_memory_bytes = max(self.peak_memory_bytes, peak or 0)
+        """Folds the running container's peak so far into the stack's (the largest over its containers)."""
+        if self._memory is not None:
+            peak = self._memory.sample()
+            if peak is not None and peak > self.peak_memory_bytes:
+                self.peak_memory_bytes, self.peak_memory_source = peak, self._memory.source
 
     def _peak_mb(self) -> float | None:
         self._sample_memory()

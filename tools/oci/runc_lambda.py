@@ -8,17 +8,30 @@ Lambda's execution environment, as far as a runtime bundle can express it: the i
 read-only root file system, a writable tmpfs at /tmp (512 MB by default), no network but loopback, a memory
 limit (2048 MB here). What the host cannot do is adjusted and said: resource rlimits are dropped (the sandbox
 lacks CAP_SYS_RESOURCE) and so is the cgroup namespace (cgroup v1 hosts).
+
+Inside a user namespace (tools/bazel run by an unprivileged user) runc cannot create cgroups in a hierarchy owned by
+the host's root, and it tolerates that only when the bundle asks for no resources. There the bundle requests none
+(no memory limit, no device cgroup rules), and its config.json says so in the MEMORY_LIMIT annotation; the peak
+memory figure then comes from the container's processes (VmRSS/VmHWM in /proc) instead of the cgroup, and
+RunResult.peak_memory_source says which. sysfs can only be mounted in a network namespace owned by the user
+namespace, so a container that shares the host's network gets a read-only bind of /sys there instead.
 """
 
 import dataclasses
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
 
 MIB = 1024 * 1024
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# config.json annotation: "enforced: ..." or "not enforced: <why>".
+MEMORY_LIMIT = "org.analysis-lambda.memory-limit"
+# Where a peak memory figure came from.
+FROM_CGROUP, FROM_PROCESSES = "cgroup", "process RSS"
 
 
 @dataclasses.dataclass
@@ -28,6 +41,7 @@ class RunResult:
     stderr: str
     peak_memory_bytes: int | None
     seconds: float
+    peak_memory_source: str | None = None  # FROM_CGROUP or FROM_PROCESSES
 
 
 def unpack(layout: Path, workdir: Path, ref: str = "latest") -> Path:
@@ -48,7 +62,9 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
 
     args replace the image's entrypoint+cmd; env is merged over the image's; mounts are (host, container, ro)
     bind mounts; network=True shares the host's network (the local runner's emulator on loopback), otherwise
-    the container has its own namespace with loopback only; user overrides the image's uid:gid.
+    the container has its own namespace with loopback only; user overrides the image's uid:gid. The memory limit
+    is a cgroup where memory_cgroup_parent() finds one can be made, else no resources at all (see the module
+    docstring); the MEMORY_LIMIT annotation in config.json records which (memory_limit() reads it).
     """
     path = bundle / "config.json"
     spec = json.loads(path.read_text())
@@ -76,6 +92,13 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
             "destination": container, "type": "bind", "source": str(host),
             "options": ["rbind", "ro" if read_only else "rw"],
         })
+    if network and in_user_namespace():
+        # sysfs needs a network namespace owned by the mounting user namespace; the host's is not. "rro": read-only
+        # all the way down (the host's /sys has writable mounts below it, cgroup hierarchies among them).
+        sys_bind = {"destination": "/sys", "type": "bind", "source": "/sys",
+                    "options": ["rbind", "nosuid", "noexec", "nodev", "rro"]}
+        spec["mounts"] = [sys_bind if (m["destination"], m["type"]) == ("/sys", "sysfs") else m
+                          for m in spec["mounts"]]
     linux = spec.setdefault("linux", {})
     namespaces = [ns for ns in linux.get("namespaces", []) if ns["type"] not in ("cgroup", "network", "user")]
     if not network:
@@ -83,22 +106,186 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
     linux["namespaces"] = namespaces
     linux.pop("uidMappings", None)
     linux.pop("gidMappings", None)
-    linux["resources"] = {"memory": {"limit": memory_mb * MIB}}
-    linux["cgroupsPath"] = f"/runc-lambda-{uuid.uuid4().hex[:12]}"
+    parent, why_not = memory_cgroup_parent()
+    if parent is not None:
+        linux["resources"] = {"memory": {"limit": memory_mb * MIB}}
+        linux["cgroupsPath"] = f"{parent.rstrip('/')}/runc-lambda-{uuid.uuid4().hex[:12]}"
+        limit = f"enforced: {memory_mb} MB, cgroup {linux['cgroupsPath']}"
+    else:
+        # runc (rootless) ignores cgroup errors only when no resources are requested: none, and said so.
+        linux.pop("resources", None)
+        linux.pop("cgroupsPath", None)
+        limit = f"not enforced: {why_not}"
+    spec.setdefault("annotations", {})[MEMORY_LIMIT] = limit
     path.write_text(json.dumps(spec, indent=2))
     return spec
 
 
-def peak_memory(bundle: Path) -> int | None:
-    """Peak usage of the bundle's memory cgroup while its container exists (v1: max_usage_in_bytes; v2: memory.peak)."""
-    cgroups_path = json.loads((bundle / "config.json").read_text())["linux"]["cgroupsPath"]
-    for candidate in (f"/sys/fs/cgroup/memory{cgroups_path}/memory.max_usage_in_bytes",
-                      f"/sys/fs/cgroup{cgroups_path}/memory.peak"):
+def in_user_namespace() -> bool:
+    """True unless this process sees the initial user namespace's full identity mapping (runc's own test)."""
+    try:
+        lines = Path("/proc/self/uid_map").read_text().split("\n")
+    except OSError:
+        return False
+    return [line.split() for line in lines if line.strip()] != [["0", "0", "4294967295"]]
+
+
+def memory_cgroup_parent() -> tuple[str | None, str]:
+    """(parent, "") where runc may create the container's memory cgroup, or (None, why it cannot here).
+
+    cgroup v1: the memory hierarchy's root must be writable (root on the host; not root of a user namespace,
+    whose root does not own it). cgroup v2: the hierarchy's root or, failing that, the delegated cgroup above this
+    process (a user's systemd slice) must be writable and offer the memory controller.
+    """
+    if not (CGROUP_ROOT / "cgroup.controllers").exists():  # v1 (or hybrid: runc uses v1 there too)
+        memory = CGROUP_ROOT / "memory"
+        if not memory.is_dir():
+            return None, f"no cgroup v1 memory hierarchy at {memory}"
+        if not os.access(memory, os.W_OK):
+            return None, (f"{memory} (cgroup v1) is not writable here"
+                          + (" (a user namespace: the host's root owns it)" if in_user_namespace() else ""))
+        return "", ""
+    candidates = [""]
+    try:
+        own = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::"))
+        if own not in ("", "/"):
+            candidates.append(str(Path(own).parent))
+    except (OSError, StopIteration):
+        pass
+    for parent in candidates:
+        directory = CGROUP_ROOT / parent.lstrip("/")
         try:
-            return int(Path(candidate).read_text())
-        except (OSError, ValueError):
+            controllers = (directory / "cgroup.controllers").read_text().split()
+        except OSError:
             continue
-    return None
+        if "memory" in controllers and os.access(directory, os.W_OK) \
+                and os.access(directory / "cgroup.subtree_control", os.W_OK):
+            return parent, ""
+    return None, ("neither the cgroup v2 root nor this process's parent cgroup is writable with the memory "
+                  "controller (no delegation here)")
+
+
+def memory_limit(bundle: Path) -> str:
+    """What configure() recorded about the memory limit ("enforced: ..." or "not enforced: <why>")."""
+    spec = json.loads((bundle / "config.json").read_text())
+    return spec.get("annotations", {}).get(MEMORY_LIMIT, "not configured")
+
+
+def _proc_status_kb(pid: int, *fields: str) -> dict[str, int]:
+    """The named kB fields of /proc/PID/status (missing when the process is gone)."""
+    found = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                name, _, value = line.partition(":")
+                if name in fields:
+                    found[name] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return found
+
+
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/PID/stat after the command name: [state, ppid, ...] (field 3 onwards), or [] if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def _start_time(pid: int) -> int | None:
+    """When PID started (clock ticks after boot, stat field 22), which tells a process from a later one with its pid."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def _descendants(root: int) -> list[int]:
+    """ROOT and every process below it (by parent pid, from /proc/*/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(entry.name)
+        if len(fields) < 2:
+            continue
+        ppid = int(fields[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+class PeakMemory:
+    """The peak memory of one running container, sampled until stop().
+
+    With a memory cgroup (configure() recorded the limit as enforced), the kernel's own peak: memory.peak (v2) or
+    memory.max_usage_in_bytes (v1); the cgroup disappears with the container, so it is read while it runs. Without
+    one, the container's processes (the init process in STATE/ID/state.json and its descendants): the largest sum of
+    their VmRSS seen in a sample, or the init process's VmHWM (its own high-water mark, which catches peaks between
+    samples) if that is larger. A background thread samples every INTERVAL seconds; sample() adds one now.
+    """
+
+    def __init__(self, bundle: Path, state_dir: Path, container_id: str, interval: float = 0.1):
+        self.state_file = Path(state_dir) / container_id / "state.json"
+        cgroups_path = json.loads((bundle / "config.json").read_text()).get("linux", {}).get("cgroupsPath")
+        self.cgroup_files = [CGROUP_ROOT / f"memory{cgroups_path}/memory.max_usage_in_bytes",
+                             CGROUP_ROOT / f"{cgroups_path.lstrip('/')}/memory.peak"] if cgroups_path else []
+        self.source = FROM_CGROUP if cgroups_path else FROM_PROCESSES
+        self.peak_bytes: int | None = None
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"peak-memory-{container_id}", daemon=True)
+
+    def start(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def stop(self) -> int | None:
+        """Stops sampling (call before the container is deleted to get its last figures); returns the peak."""
+        self.sample()
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return self.peak_bytes
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> int | None:
+        """Takes one reading now; returns the peak so far (None until a reading succeeded)."""
+        reading = self._read_cgroup() if self.cgroup_files else self._read_processes()
+        with self._lock:
+            if reading is not None and (self.peak_bytes is None or reading > self.peak_bytes):
+                self.peak_bytes = reading
+            return self.peak_bytes
+
+    def _read_cgroup(self) -> int | None:
+        for candidate in self.cgroup_files:
+            try:
+                return int(candidate.read_text())
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def _read_processes(self) -> int | None:
+        try:
+            state = json.loads(self.state_file.read_text())
+            init_pid, init_start = int(state["init_process_pid"]), int(state["init_process_start"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # not created yet, or already deleted
+        if _start_time(init_pid) != init_start:
+            return None  # exited (its pid may already be someone else's)
+        init = _proc_status_kb(init_pid, "VmRSS", "VmHWM")
+        rss_kb = sum(_proc_status_kb(pid, "VmRSS").get("VmRSS", 0) for pid in _descendants(init_pid))
+        if not init:
+            return None
+        return max(rss_kb, init.get("VmHWM", 0)) * 1024
 
 
 def start(bundle: Path, state_dir: Path, container_id: str | None = None, **popen) -> tuple[subprocess.Popen, str]:
@@ -121,19 +308,18 @@ def run(bundle: Path, timeout: float = 120, state_dir: Path | None = None) -> Ru
     state_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     proc, container_id = start(bundle, state_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # The cgroup disappears with the container: sample its peak usage while it runs.
-    peak = None
+    memory = PeakMemory(bundle, state_dir, container_id).start()
     try:
-        while proc.poll() is None:
-            if time.monotonic() - started > timeout:
-                stop(state_dir, container_id)
-                break
-            peak = peak_memory(bundle) or peak
-            time.sleep(0.05)
-        stdout, stderr = proc.communicate(timeout=30)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            memory.stop()
+            stop(state_dir, container_id)
+            stdout, stderr = proc.communicate(timeout=30)
     finally:
+        memory.stop()
         stop(state_dir, container_id)
-    return RunResult(proc.returncode, stdout, stderr, peak, time.monotonic() - started)
+    return RunResult(proc.returncode, stdout, stderr, memory.peak_bytes, time.monotonic() - started, memory.source)
 
 
 def host_can_run_containers() -> str | None:
@@ -142,5 +328,6 @@ def host_can_run_containers() -> str | None:
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
             return f"{tool} is not installed (run the tests through tools/bazel, whose sysroot has it)"
     if os.geteuid() != 0:
-        return "runc needs root here (rootless runc is not set up by this project)"
+        return ("runc needs root here: run the tests through tools/bazel (root itself, or root of a user namespace "
+                "for an unprivileged user)")
     return None

@@ -1,6 +1,8 @@
 """FR-005: the built image runs under runc the way Lambda runs it, and everything the handler needs works.
 
-Non-root uid from the image, read-only root, tmpfs /tmp, no network, 2048 MB memory cgroup.
+Non-root uid from the image, read-only root, tmpfs /tmp, no network, 2048 MB memory cgroup (where the host lets
+runc create one: not inside an unprivileged user namespace on a cgroup v1 host, where the bundle says the limit is
+not enforced and the peak comes from the container's processes; either way it must stay under 2048 MB).
 """
 
 import json
@@ -32,6 +34,8 @@ def report(tmp_path_factory) -> dict:
     assert result.returncode == 0 and lines, f"container failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
     data = json.loads(lines[-1].removeprefix("SMOKE-REPORT "))
     data["peak_memory_bytes"] = result.peak_memory_bytes
+    data["peak_memory_source"] = result.peak_memory_source
+    data["memory_limit"] = runc_lambda.memory_limit(bundle)
     print(json.dumps(data, indent=2))
     return data
 
@@ -76,6 +80,10 @@ def test_forward_pass_of_a_tiny_model_from_tmp(report):
     assert len(logits) == 2 and all(isinstance(v, float) for v in logits)
 
 
-def test_memory_stayed_inside_the_limit(report):
-    assert report["peak_memory_bytes"] is not None, "no cgroup memory accounting found for the container"
+def test_memory_stayed_inside_the_limit(report, capsys):
+    peak = report["peak_memory_bytes"]
+    with capsys.disabled():  # in test.log even when the test passes
+        print(f"\ncontainer peak memory: {'none' if peak is None else f'{peak / 2**20:.0f} MB'} "
+              f"(from {report['peak_memory_source']}); memory limit {report['memory_limit']}")
+    assert peak is not None, f"no memory figure for the container (source: {report['peak_memory_source']})"
     assert report["peak_memory_bytes"] < 2048 * 1024 * 1024
