@@ -105,7 +105,8 @@ def main() -> None:
         summary = result.json()
         print(f"  #{i + 1}: {record.duration_ms:.0f} ms, cold={record.cold_start}, analyzed={summary.get('analyzed')}, "
               f"duplicates={summary.get('duplicates')}, rejected={len(summary.get('rejected', []))}")
-    print(f"Peak memory of the container cgroup: {peak_mb:.0f} MB (limit 2048 MB); "
+    print(f"Peak memory of the container ({stack.peak_memory_source}): {peak_mb:.0f} MB "
+          f"(memory limit {stack.memory_limit}); "
           f"files written outside /tmp: {len(outside)}")
     print(f"\n{'source_id':<26} {'sentiment':<9} {'score':<7} {'status':<9} text")
     for row in rows:
