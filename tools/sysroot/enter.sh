@@ -117,5 +117,8 @@ exec 7>&-
 workdir=$PWD
 case "$workdir" in "$repo"|"$repo"/*) ;; *) workdir=$repo ;; esac
 # shellcheck disable=SC2016 # the inner shell expands $1 and $@.
+# A UTF-8 locale whatever the caller has (sudo and a clean CI environment drop it): the Bazel server's JVM takes its
+# file-name encoding from it, and in the POSIX locale it crashes on the first non-ASCII file name it deletes (the
+# image's CA certificates, unpacked by the container tests: "InvalidPathException: Malformed input").
 exec chroot "$sysroot" /usr/bin/env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-  /bin/sh -c 'cd "$1" && shift && exec "$@"' enter "$workdir" "$@"
+  LANG=C.UTF-8 LC_ALL=C.UTF-8 /bin/sh -c 'cd "$1" && shift && exec "$@"' enter "$workdir" "$@"
