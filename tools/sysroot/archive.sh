@@ -4,8 +4,14 @@
 #   archive.sh key                       # cache key part for the sysroot: its definition hash (lib.sh)
 #   archive.sh save FILE                 # (root) <cache>/sysroot-<hash> -> FILE
 #   archive.sh restore FILE              # (root) FILE -> <cache>/sysroot-<hash>; refused unless FILE holds that <hash>
-#   archive.sh save-repo-cache FILE      # (root) <cache>/repository-cache -> FILE
-#   archive.sh restore-repo-cache FILE   # (root) FILE -> merged into <cache>/repository-cache
+#   archive.sh save-bazel-caches FILE REPO     # (root) Bazel's caches for checkout REPO -> FILE
+#   archive.sh restore-bazel-caches FILE REPO  # (root) FILE -> merged into them
+#
+# Bazel's caches: the repository cache (downloads), the disk cache (action and test results of --config=ci) and the
+# output base's external/ (fetched repositories: rules_python installs every locked wheel in one, ~2 min on a new
+# machine; Bazel reuses each only while its marker file matches its definition, and refetches it otherwise). The
+# output base is <cache>/bazel-output/<md5 of REPO's path>, as Bazel names it, so REPO must be at the same path as
+# when saved (a CI workspace is).
 #
 # <cache> is lib.sh's sysroot_cache_dir (TOOLS_BAZEL_SYSROOT_CACHE). Why this exists: actions/cache runs tar as the
 # runner user, so it can neither read nor recreate a root-owned tree with device nodes. This runs as root (sudo),
@@ -23,7 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 . "$here/lib.sh"
 
 die() { printf 'archive.sh: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: archive.sh key | save FILE | restore FILE | save-repo-cache FILE | restore-repo-cache FILE"; }
+usage() { die "usage: archive.sh key | save FILE | restore FILE | save-bazel-caches FILE REPO | restore-bazel-caches FILE REPO"; }
 need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root (run it through sudo): the trees it handles belong to root."; }
 
 compress() { if command -v zstd >/dev/null; then zstd -T0 -3 -q; else gzip -1; fi; }
@@ -36,7 +42,7 @@ decompress() { # decompress FILE: to stdout, by the file's magic number
 }
 
 # save: tar -C DIR ENTRY (plus tar options) into FILE, then FILE to the sudo caller.
-write_archive() { # write_archive FILE DIR ENTRY [tar options...]
+write_archive() { # write_archive FILE DIR ENTRY [tar options or more entries...]
   local file=$1 dir=$2 entry=$3
   shift 3
   mkdir -p "$(dirname "$file")"
@@ -46,6 +52,12 @@ write_archive() { # write_archive FILE DIR ENTRY [tar options...]
   mv "$file.partial" "$file"
   [ -z "${SUDO_UID:-}" ] || chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$file"
   printf 'archive.sh: %s -> %s (%s)\n' "$dir/$entry" "$file" "$(du -h "$file" | cut -f1)" >&2
+}
+
+# Bazel's output base for checkout REPO, relative to the cache: tools/bazel's --output_user_root, then the MD5 of
+# the workspace path (Bazel's own naming).
+output_base_entry() { # output_base_entry REPO
+  printf 'bazel-output/%s\n' "$(printf '%s' "$(cd "$1" && pwd -P)" | md5sum | cut -c1-32)"
 }
 
 # The first member of archive FILE: its top directory, as write_archive stored it.
@@ -108,23 +120,37 @@ case $1 in
     echo "archive.sh: restored $cache/$name" >&2
     ;;
 
-  save-repo-cache)
-    [ $# -eq 2 ] || usage
-    need_root save-repo-cache
-    [ -d "$cache/repository-cache" ] || die "no repository cache at $cache/repository-cache to save"
-    write_archive "$2" "$cache" repository-cache
+  save-bazel-caches)
+    [ $# -eq 3 ] || usage
+    need_root save-bazel-caches
+    entries=()
+    for entry in repository-cache disk-cache "$(output_base_entry "$3")/external"; do
+      [ ! -d "$cache/$entry" ] || entries+=("$entry")
+    done
+    # Bazel 7 collects a disk cache's garbage only while an idle server lives, which a CI server never is: one that
+    # has grown past 2 GB is left out, and the next run starts it over.
+    if [ -d "$cache/disk-cache" ] && [ "$(du -sm "$cache/disk-cache" | cut -f1)" -gt 2048 ]; then
+      echo "archive.sh: the disk cache is over 2 GB: left out, so it starts over" >&2
+      entries=("${entries[@]/disk-cache/}")
+    fi
+    [ ${#entries[@]} -gt 0 ] || die "no Bazel caches under $cache to save"
+    # shellcheck disable=SC2068 # an entry emptied above must vanish, not become ""
+    write_archive "$2" "$cache" ${entries[@]}
     ;;
 
-  restore-repo-cache)
-    [ $# -eq 2 ] || usage
-    need_root restore-repo-cache
+  restore-bazel-caches)
+    [ $# -eq 3 ] || usage
+    need_root restore-bazel-caches
     [ -f "$2" ] || die "$2 does not exist"
-    found=$(top_entry "$2")
-    [ "$found" = repository-cache ] || die "$2 holds '$found', not repository-cache: refusing to restore it"
+    allowed="^(repository-cache|disk-cache|$(output_base_entry "$3")/external)(/|$)"
+    while IFS= read -r member; do
+      [[ $member =~ $allowed ]] || die "$2 holds $member, outside Bazel's caches for $3: refusing to restore it"
+    done < <(decompress "$2" | tar -t)
     mkdir -p "$cache"
-    # Content-addressed: what is already there is the same bytes, so existing files are kept as they are.
-    read_archive "$2" "$cache" repository-cache --skip-old-files
-    echo "archive.sh: restored $cache/repository-cache" >&2
+    # Content-addressed or marker-checked: what is already there stays as it is.
+    decompress "$2" | tar -C "$cache" --extract --numeric-owner --same-owner --same-permissions --skip-old-files ||
+      die "could not extract $2"
+    echo "archive.sh: restored Bazel's caches for $3 into $cache" >&2
     ;;
 
   *) usage ;;

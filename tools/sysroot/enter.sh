@@ -26,6 +26,8 @@ if [ "$mode" = hold ]; then
   for fs in proc sys dev; do mkdir -p "$sysroot/$fs"; mount --rbind "/$fs" "$sysroot/$fs"; done
   bind "$cache/bazel-output" "$sysroot$cache/bazel-output"
   bind "$cache/repository-cache" "$sysroot$cache/repository-cache"
+  mkdir -p "$cache/disk-cache"
+  bind "$cache/disk-cache" "$sysroot$cache/disk-cache"
   for f in /etc/resolv.conf /etc/hosts; do [ -e "$f" ] && bind "$f" "$sysroot$f" ro; done
   # The sysroot's /tmp lives beside it, emptied whenever a new namespace starts (nothing can be running in it then),
   # so scratch output of runs and benchmarks never piles up in the sysroot or in a cached copy of it.
@@ -108,6 +110,9 @@ done
 {
   printf 'common --repository_cache=%s\n' "$cache/repository-cache"
   for dir in "${distdirs[@]}"; do printf 'common --distdir=%s\n' "$dir"; done
+  # CI keeps action and test results between runs in a disk cache that it saves with its other caches
+  # (tools/sysroot/archive.sh); a developer's machine has the output base for that.
+  printf 'build:ci --disk_cache=%s\n' "$cache/disk-cache"
   # --config=remote-cache takes its URL from the environment (.bazelrc cannot read variables).
   [ -z "${BAZEL_REMOTE_CACHE_URL:-}" ] || printf 'build:remote-cache --remote_cache=%s\n' "$BAZEL_REMOTE_CACHE_URL"
 } >"$sysroot/etc/bazel-host.bazelrc"
