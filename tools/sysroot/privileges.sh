@@ -26,7 +26,7 @@ subid_range() { # subid_range FILE
 # Why the user-namespace route is closed, or nothing when it is open.
 userns_blocker() {
   if ! userns_can_mount; then
-    echo "mounting inside an unprivileged user namespace is not allowed here"
+    echo "mounting inside an unprivileged user namespace is not allowed"
   elif ! command -v newuidmap >/dev/null || ! command -v newgidmap >/dev/null; then
     echo "newuidmap/newgidmap are missing (package uidmap)"
   elif [ -z "$(subid_range /etc/subuid)" ] || [ -z "$(subid_range /etc/subgid)" ]; then
