@@ -13,6 +13,7 @@ comes from: "cgroup" or "process RSS"). The container shares the host's loopback
 like Lambda reaches AWS.
 """
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -40,23 +41,34 @@ class LocalStack:
         self.memory_mb, self.timeout_s, self.tmp_mb, self.progress = memory_mb, timeout_s, tmp_mb, progress
         self.container = None
         self.container_id = None
+        self.log = None
         self.peak_memory_bytes = 0
         self.peak_memory_source: str | None = None  # runc_lambda.FROM_CGROUP or FROM_PROCESSES
         self.memory_limit: str | None = None  # runc_lambda.memory_limit(): "enforced: ..." or "not enforced: ..."
         self._memory: runc_lambda.PeakMemory | None = None
         self.timings: dict[str, float] = {}
-        self._exits = []
+        self._exits = contextlib.ExitStack()
 
     # --- lifecycle ---
     def __enter__(self) -> "LocalStack":
-        try:
-            self._start()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
+        # Each step registers its own cleanup on STARTING the moment it has something to stop; if a later step
+        # fails, leaving the with block undoes everything started so far (last first) before the error propagates.
+        with contextlib.ExitStack() as starting:
+            self._start(starting)
+            self._exits = starting.pop_all()
         return self
 
-    def _start(self) -> None:
+    def _cleanup(self, step):
+        """STEP wrapped so that its failure is reported and the remaining cleanups still run, without masking the
+        error that ended the start (or the with block)."""
+        def run():
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - keep stopping the rest
+                print(f"local: cleanup step failed: {error}", file=sys.stderr)
+        return run
+
+    def _start(self, starting: contextlib.ExitStack) -> None:
         reason = runc_lambda.host_can_run_containers()
         if reason:
             raise RuntimeError(reason)
@@ -64,16 +76,16 @@ class LocalStack:
 
         self.progress("starting moto server (S3 + DynamoDB) on loopback")
         # Its own process, like a real service: its CPU is not ours, and its state dies with it.
-        self.moto = moto_server.start_moto_server(mode="subprocess")
-        self._exits.append(self.moto.stop)
+        self.moto = moto_server.start_moto_server(mode="subprocess")  # stops its process itself if it fails
+        starting.callback(self._cleanup(self.moto.stop))
         moto_server.create_bucket(self.moto, BUCKET)
         moto_server.upload_model(self.moto, BUCKET, MODEL_KEY, self.model_tarball.read_bytes())
         moto_server.create_table(self.moto, TABLE)
         self.progress(f"uploaded s3://{BUCKET}/{MODEL_KEY} ({self.model_tarball.stat().st_size / 1e6:.0f} MB)")
 
         self.progress("starting docker-registry on loopback; pushing the image by digest")
-        self.registry = LocalRegistry(self.workdir / "registry").__enter__()
-        self._exits.append(lambda: self.registry.__exit__(None, None, None))
+        self.registry = LocalRegistry(self.workdir / "registry").__enter__()  # a failed start stops its own process
+        starting.callback(self._cleanup(lambda: self.registry.__exit__(None, None, None)))
         started = time.monotonic()
         push = subprocess.run([sys.executable, str(PUSH), "--image", str(self.image_layout),
                                "--repository", f"{self.registry.host}/analysis-lambda"],
@@ -91,8 +103,9 @@ class LocalStack:
             None, handler=self.handler, function_name="analysis-lambda", timeout=self.timeout_s, init_timeout=120,
             memory_mb=self.memory_mb, restart_hook=self._restart, max_memory_mb=self._peak_mb,
             log=lambda line: self.progress(line.split("\t")[0] if line.startswith("REPORT") else line),
-        ).start()
-        self._exits.append(self.emulator.stop)
+        )
+        starting.callback(self._cleanup(self.emulator.stop))  # stop() is a no-op on what never started
+        self.emulator.start()
 
         self.bundle = runc_lambda.unpack(pulled, self.workdir / "container")
         env = self.emulator.lambda_env(extra={
@@ -110,37 +123,39 @@ class LocalStack:
         self.rootfs_marker = self.workdir / "rootfs.marker"
         self.rootfs_marker.touch()
         self.log_path = self.workdir / "container.log"
+        starting.callback(self._cleanup(self._stop_container))
         self._start_container()
-        self._exits.append(self._stop_container)
 
     def __exit__(self, *exc) -> None:
-        while self._exits:
-            try:
-                self._exits.pop()()
-            except Exception as error:  # noqa: BLE001 - keep stopping the rest
-                print(f"local: cleanup step failed: {error}", file=sys.stderr)
+        self._exits.close()
 
     # --- container ---
     def _start_container(self) -> None:
         self.state_dir = self.workdir / "runc-state"
         self.state_dir.mkdir(exist_ok=True)
         self.log = open(self.log_path, "ab")
-        self.container, self.container_id = runc_lambda.start(self.bundle, self.state_dir, stdout=self.log,
-                                                              stderr=subprocess.STDOUT)
-        self._memory = runc_lambda.PeakMemory(self.bundle, self.state_dir, self.container_id).start()
-        self.emulator.notify_runtime_started()
+        try:
+            self.container, self.container_id = runc_lambda.start(self.bundle, self.state_dir, stdout=self.log,
+                                                                  stderr=subprocess.STDOUT)
+            self._memory = runc_lambda.PeakMemory(self.bundle, self.state_dir, self.container_id).start()
+            self.emulator.notify_runtime_started()
+        except BaseException:
+            self._stop_container()  # whatever part of it started
+            raise
         self.progress(f"container {self.container_id} started under runc (memory limit {self.memory_limit}; "
                       f"peak memory from {self._memory.source})")
 
     def _stop_container(self) -> None:
-        if self.container_id:
+        if self._memory is not None:
             self._memory.stop()
             self._sample_memory()
             self._memory = None
+        if self.container_id:
             runc_lambda.stop(self.state_dir, self.container_id)
             self.container.wait(timeout=30)
-            self.log.close()
             self.container_id = None
+        if self.log is not None:
+            self.log.close()
 
     def _restart(self, reason: str) -> None:
         self.progress(f"runtime needs a restart ({reason}); replacing the container")

@@ -55,20 +55,35 @@ def _entries(root: Path) -> list[str]:
     return sorted(paths)
 
 
+PIGZ_MISSING = (
+    "layer: pigz is not on PATH. Layers are compressed with pigz only: gzip, or another pigz version, gives "
+    "different bytes and so a different digest. pigz is in the project's Debian sysroot "
+    "(tools/sysroot/packages.txt); build through tools/bazel, which runs Bazel inside it, rather than a host Bazel."
+)
+
+
+def _compressor() -> list[str]:
+    """pigz -n (no name, no timestamp), or an error: never another compressor, whose bytes would differ."""
+    pigz = shutil.which("pigz")
+    if pigz is None:
+        raise RuntimeError(PIGZ_MISSING)
+    return [pigz, "-n", "-6", "-c"]
+
+
 @contextlib.contextmanager
 def gzip_blob(blob_out: Path, descriptor_out: Path, **extra):
     """Yields a writer for a layer's uncompressed tar stream; on exit BLOB_OUT holds it gzip-compressed
     (pigz -n: no name, no timestamp) and DESCRIPTOR_OUT its descriptor: mediaType, digest, size, diff_id,
     uncompressed_size and EXTRA.
     """
-    compressor = ["pigz", "-n", "-6", "-c"] if shutil.which("pigz") else ["gzip", "-n", "-6", "-c"]
+    compressor = _compressor()
     with open(blob_out, "wb") as out:
         proc = subprocess.Popen(compressor, stdin=subprocess.PIPE, stdout=out)
         writer = _HashingWriter(proc.stdin)
         yield writer
         proc.stdin.close()
         if proc.wait() != 0:
-            raise RuntimeError(f"layer: {compressor[0]} failed with exit code {proc.returncode}")
+            raise RuntimeError(f"layer: pigz failed with exit code {proc.returncode}")
 
     blob_sha = hashlib.sha256()
     with open(blob_out, "rb") as blob:
