@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BOOL_TRUE = {"1", "true", "yes", "on"}
-_BOOL_FALSE = {"0", "false", "no", "off", ""}
+_BOOL_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigError(ValueError):
@@ -62,7 +62,7 @@ class Settings(BaseModel):
                 return True
             if lowered in _BOOL_FALSE:
                 return False
-            raise ValueError(f"expected one of {sorted(_BOOL_TRUE | _BOOL_FALSE - {''})}, got {value!r}")
+            raise ValueError(f"expected one of {sorted(_BOOL_TRUE | _BOOL_FALSE)}, got {value!r}")
         return value
 
     @field_validator("model_sha256", mode="before")

@@ -16,7 +16,7 @@ from .emulator import (
     PayloadTooLarge,
     format_report,
 )
-from .env import cgroup_peak_memory, function_arn, lambda_env, process_peak_rss_mb
+from .env import function_arn, lambda_env, process_peak_rss_mb
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -32,7 +32,6 @@ __all__ = [
     "InvokeResult",
     "LambdaEmulator",
     "PayloadTooLarge",
-    "cgroup_peak_memory",
     "format_report",
     "function_arn",
     "lambda_env",

@@ -50,7 +50,7 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request and response
 _NEXT_PATH = f"/{RUNTIME_API_VERSION}/runtime/invocation/next"
 _INIT_ERROR_PATH = f"/{RUNTIME_API_VERSION}/runtime/init/error"
 _INVOCATION_RE = re.compile(rf"^/{RUNTIME_API_VERSION}/runtime/invocation/([^/]+)/(response|error)$")
-_INVOKE_RE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+_INVOKE_RE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")  # any function name
 
 # How often a blocked /next re-checks that its connection is still open.
 _NEXT_POLL_SECONDS = 0.25
@@ -847,7 +847,7 @@ class LambdaEmulator:
             self._cv.notify_all()
         req.send_json(202, {"status": "OK"})
 
-    def _handle_invoke(self, req: "_Handler", function_name: str) -> None:
+    def _handle_invoke(self, req: "_Handler") -> None:
         body, size = req.read_body(self.max_request_bytes)
         if body is None:
             req.send_json(
@@ -1052,9 +1052,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == _INIT_ERROR_PATH:
             emu._handle_init_error(self)
             return
-        m = _INVOKE_RE.match(path)
-        if m:
-            emu._handle_invoke(self, unquote(m.group(1)))
+        if _INVOKE_RE.match(path):
+            emu._handle_invoke(self)
             return
         self._not_found(path)
 

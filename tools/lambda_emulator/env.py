@@ -1,4 +1,4 @@
-"""The environment a Lambda runtime process expects, and helpers that measure memory.
+"""The environment a Lambda runtime process expects, and a helper that measures memory.
 
 Nothing here starts a process: ``lambda_env`` only builds a dict, so a caller that starts
 the runtime itself (for example in a container) can put it in its own config.
@@ -9,8 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import secrets
-from pathlib import Path
-from typing import Callable, Mapping, Optional, Union
+from typing import Mapping, Optional
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "000000000000"
@@ -87,29 +86,6 @@ def process_peak_rss_mb(pid: int) -> Optional[float]:
     except (OSError, ValueError, IndexError):
         return None
     return None
-
-
-def cgroup_peak_memory(cgroup_dir: Union[str, Path]) -> Callable[[], Optional[float]]:
-    """A ``max_memory_mb`` callable for a container's cgroup: its peak usage in MB.
-
-    Reads ``memory.peak`` (cgroup v2) or ``memory.max_usage_in_bytes`` (cgroup v1); the
-    callable returns None when neither can be read.
-    """
-    base = Path(cgroup_dir)
-
-    def read() -> Optional[float]:
-        for name in ("memory.peak", "memory.max_usage_in_bytes"):
-            try:
-                text = (base / name).read_text(encoding="ascii").strip()
-            except OSError:
-                continue
-            try:
-                return int(text) / (1024.0 * 1024.0)
-            except ValueError:
-                continue
-        return None
-
-    return read
 
 
 def merged_env(base: Optional[Mapping[str, str]], *layers: Optional[Mapping[str, str]]) -> dict[str, str]:

@@ -46,7 +46,6 @@ class LocalStack:
         self.peak_memory_source: str | None = None  # runc_lambda.FROM_CGROUP or FROM_PROCESSES
         self.memory_limit: str | None = None  # runc_lambda.memory_limit(): "enforced: ..." or "not enforced: ..."
         self._memory: runc_lambda.PeakMemory | None = None
-        self.timings: dict[str, float] = {}
         self._exits = contextlib.ExitStack()
 
     # --- lifecycle ---
@@ -86,7 +85,6 @@ class LocalStack:
         self.progress("starting docker-registry on loopback; pushing the image by digest")
         self.registry = LocalRegistry(self.workdir / "registry").__enter__()  # a failed start stops its own process
         starting.callback(self._cleanup(lambda: self.registry.__exit__(None, None, None)))
-        started = time.monotonic()
         push = subprocess.run([sys.executable, str(PUSH), "--image", str(self.image_layout),
                                "--repository", f"{self.registry.host}/analysis-lambda"],
                               capture_output=True, text=True)
@@ -96,7 +94,6 @@ class LocalStack:
         pulled = self.workdir / "pulled"
         subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false",
                         f"docker://{self.reference}", f"oci:{pulled}:latest"], check=True, capture_output=True)
-        self.timings["push_pull_s"] = time.monotonic() - started
         self.progress(f"pushed and pulled back {self.reference}")
 
         self.emulator = LambdaEmulator(

@@ -48,7 +48,7 @@ variable "image_repository_url" {
 }
 
 variable "image_config_command" {
-  description = "Overrides the image CMD (for example [\"lambdas.analysis.handler.handler\"]). Empty keeps the image's own."
+  description = "Overrides the image CMD (for example [\"lambdas.analysis.handler.lambda_handler\"]). Empty keeps the image's own."
   type        = list(string)
   default     = []
 }
