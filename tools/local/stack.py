@@ -17,7 +17,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tools.lambda_emulator import LambdaEmulator
