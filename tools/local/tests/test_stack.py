@@ -9,15 +9,7 @@ from tools.local import stack as stack_module
 from tools.oci import local_registry
 from tools.oci.local_registry import LocalRegistry
 from tools.testing import moto_server
-
-
-def _alive(pid: int) -> bool:
-    """True while PID exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from tools.testing.processes import alive
 
 
 @pytest.fixture
@@ -60,7 +52,7 @@ def test_a_failed_push_stops_the_registry_and_moto(tmp_path, started):
             pytest.fail("started without an image")
     assert set(started) == {"moto", "registry"}
     for name, process in started.items():
-        assert process.returncode is not None and not _alive(process.pid), f"{name} outlived the failed start"
+        assert process.returncode is not None and not alive(process.pid), f"{name} outlived the failed start"
 
 
 def test_a_registry_that_fails_to_come_up_stops_itself_and_moto(tmp_path, started, monkeypatch):
@@ -77,4 +69,4 @@ def test_a_registry_that_fails_to_come_up_stops_itself_and_moto(tmp_path, starte
             pytest.fail("started without a registry")
     assert set(started) == {"moto", "registry"}
     for name, process in started.items():
-        assert process.returncode is not None and not _alive(process.pid), f"{name} outlived the failed start"
+        assert process.returncode is not None and not alive(process.pid), f"{name} outlived the failed start"

@@ -7,15 +7,7 @@ import pytest
 
 from tools.oci import local_registry
 from tools.oci.local_registry import LocalRegistry
-
-
-def _alive(pid: int) -> bool:
-    """True while PID exists and is not a zombie (a zombie is dead; only its parent has not reaped it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from tools.testing.processes import alive
 
 
 class _Recorder:
@@ -48,7 +40,7 @@ def test_a_registry_that_never_answers_is_stopped(tmp_path, monkeypatch):
         registry.__enter__()
     [process] = recorder.processes
     assert process.returncode is not None, "the registry process outlived the failed start"
-    assert not _alive(process.pid)
+    assert not alive(process.pid)
     assert registry.log.closed
 
 
@@ -64,7 +56,7 @@ def test_a_registry_whose_port_is_taken_is_gone(tmp_path, monkeypatch):
                 pytest.fail("started on a taken port")
     [process] = recorder.processes
     assert process.returncode is not None
-    assert not _alive(process.pid)
+    assert not alive(process.pid)
 
 
 def test_a_started_registry_answers_and_is_stopped_on_exit(tmp_path, monkeypatch):
@@ -73,5 +65,5 @@ def test_a_started_registry_answers_and_is_stopped_on_exit(tmp_path, monkeypatch
         assert registry.process.poll() is None
         assert registry.blob_digests() == {}
     [process] = recorder.processes
-    assert process.returncode is not None and not _alive(process.pid)
+    assert process.returncode is not None and not alive(process.pid)
     assert registry.log.closed
