@@ -11,6 +11,7 @@
 # For tests: where apt's configuration and the snapshot archive are.
 : "${TOOLS_BAZEL_APT_DIR:=/etc/apt}"
 : "${TOOLS_BAZEL_SNAPSHOT_URL:=https://snapshot.debian.org/archive}"
+: "${TOOLS_BAZEL_DEBIAN_MIRROR:=}" "${TOOLS_BAZEL_DEBIAN_SECURITY_MIRROR:=}"
 
 # The host's apt source URIs (deb822 .sources and one-line .list files) whose path ends in /ARCHIVE, in order.
 host_archive_urls() { # host_archive_urls ARCHIVE
@@ -44,15 +45,20 @@ serves_recorded_state() { # serves_recorded_state URL FILE ARCHIVE
   [ "$found" = 1 ]
 }
 
+# The user's explicit mirror for ARCHIVE, without a trailing slash; empty when none is set.
+archive_override() { # archive_override ARCHIVE
+  case $1 in
+    debian) printf '%s\n' "${TOOLS_BAZEL_DEBIAN_MIRROR%/}" ;;
+    debian-security) printf '%s\n' "${TOOLS_BAZEL_DEBIAN_SECURITY_MIRROR%/}" ;;
+    *) echo "debian_sources: unknown archive $1" >&2; return 1 ;;
+  esac
+}
+
 # The base URL to take ARCHIVE (debian, debian-security) from, for the state recorded in FILE.
 archive_url() { # archive_url FILE ARCHIVE
   local file=$1 archive=$2 override url stamp
-  case $archive in
-    debian) override=${TOOLS_BAZEL_DEBIAN_MIRROR:-} ;;
-    debian-security) override=${TOOLS_BAZEL_DEBIAN_SECURITY_MIRROR:-} ;;
-    *) echo "debian_sources: unknown archive $archive" >&2; return 1 ;;
-  esac
-  if [ -n "$override" ]; then printf '%s\n' "${override%/}"; return 0; fi
+  override=$(archive_override "$archive") || return 1
+  if [ -n "$override" ]; then printf '%s\n' "$override"; return 0; fi
   for url in $(host_archive_urls "$archive"); do
     if serves_recorded_state "$url" "$file" "$archive"; then printf '%s\n' "$url"; return 0; fi
   done
@@ -67,11 +73,8 @@ archive_url() { # archive_url FILE ARCHIVE
 download_mirrors() {
   local archive override url
   for archive in debian debian-security; do
-    case $archive in
-      debian) override=${TOOLS_BAZEL_DEBIAN_MIRROR:-} ;;
-      debian-security) override=${TOOLS_BAZEL_DEBIAN_SECURITY_MIRROR:-} ;;
-    esac
-    [ -z "$override" ] || printf '%s=%s\n' "$archive" "${override%/}"
+    override=$(archive_override "$archive")
+    [ -z "$override" ] || printf '%s=%s\n' "$archive" "$override"
     for url in $(host_archive_urls "$archive"); do printf '%s=%s\n' "$archive" "$url"; done
   done | awk '!seen[$0]++' | paste -sd' ' -
 }
