@@ -103,7 +103,3 @@ def test_in_ci_the_namespace_holder_is_ended(checkout: Path, ci: str) -> None:
     finally:
         holder.kill()
         holder.wait()
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

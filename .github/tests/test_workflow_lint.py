@@ -132,7 +132,3 @@ def test_every_zizmor_ignore_names_its_audit_and_a_reason() -> None:
             match = IGNORE_RE.search(line)
             assert match, f"{path.name}:{number}: malformed zizmor comment"
             assert len(match.group("reason").strip()) >= 20, f"{path.name}:{number}: ignore of {match.group('audits')} needs a reason"
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

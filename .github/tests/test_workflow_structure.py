@@ -365,7 +365,3 @@ def test_terraform_checks_gate_the_deploy_too() -> None:
     scripts = "\n".join(str(s.get("run", "")) for s in steps("terraform-checks"))
     for command in ("terraform fmt -check", "validate", "terraform -chdir=infra/modules/analysis_lambda test"):
         assert command in scripts, command
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

@@ -160,7 +160,3 @@ def test_justification_rule_rejects_bare_skips(line: str, ok: bool) -> None:
     assert match
     why = match.group("why")
     assert (bool(why) and len(why.strip()) >= 20) is ok
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

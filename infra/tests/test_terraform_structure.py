@@ -634,7 +634,3 @@ def test_blocks_sees_dynamic_statements() -> None:
     ((_, _, body),) = labelled(doc, "data")
     (statement,) = blocks(body, "statement")
     assert statement_problems("d", statement)
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

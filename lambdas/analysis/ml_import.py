@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-# The function never talks to a model hub; make that explicit and keep
-# Hugging Face's cache writes inside /tmp (the only writable path in Lambda).
+# The function never talks to a model hub, wherever it runs: make that explicit before anything imports
+# huggingface_hub. (Where caches go is the image's business: HF_HOME and friends are in its environment.)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("HF_HOME", "/tmp/hf_home")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -121,4 +121,8 @@ class SentimentModel:
                     model_label = self.id2label.get(int(label_id), str(label_id))
                     label = model_label if score >= threshold else NEUTRAL
                     results[i] = Prediction(label, float(score), model_label)
-        return [r for r in results if r is not None]
+        # Every index was filled above; dropping a None would shift every later result onto the wrong text.
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:
+            raise AssertionError(f"no prediction for texts {missing[:10]} of {len(texts)}")
+        return results  # type: ignore[return-value]  # no None left, checked above

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.parser.models import (
     SnsNotificationModel,
@@ -22,7 +22,10 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from lambdas.shared.validation import describe
+
 EventKind = Literal["sns", "sqs", "direct", "unknown"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _utf8(value: str) -> str:
@@ -112,14 +115,11 @@ class _Reject(Exception):
     """Internal: abort parsing of one record with a field-naming reason."""
 
 
-def _describe(exc: ValidationError, prefix: str = "") -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"])
-        field = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "record")
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{field}: {msg}")
-    return "; ".join(parts)
+def _validated(model: type[ModelT], raw: Any, prefix: str, context: dict[str, Any] | None = None) -> ModelT:
+    try:
+        return model.model_validate(raw, context=context)
+    except ValidationError as exc:
+        raise _Reject(describe(exc, prefix, unnamed="record")) from None
 
 
 def _json_object(raw: Any, field: str) -> dict[str, Any]:
@@ -148,10 +148,7 @@ class EventParser:
         self._context = {"model_version": model_version, "max_text_chars": max_text_chars}
 
     def item(self, payload: dict[str, Any], prefix: str) -> AnalysisItem:
-        try:
-            return AnalysisItem.model_validate(payload, context=self._context)
-        except ValidationError as exc:
-            raise _Reject(_describe(exc, prefix)) from None
+        return _validated(AnalysisItem, payload, prefix, self._context)
 
     def parse(self, event: Any) -> ParsedEvent:
         if not isinstance(event, Mapping):
@@ -224,10 +221,7 @@ class EventParser:
 
     def _sns_record(self, raw: Any, index: int) -> AnalysisItem:
         prefix = f"Records[{index}]"
-        try:
-            record = SnsRecordModel.model_validate(raw)
-        except ValidationError as exc:
-            raise _Reject(_describe(exc, prefix)) from None
+        record = _validated(SnsRecordModel, raw, prefix)
         message = record.Sns.Message
         if not isinstance(message, str):
             raise _Reject(f"{prefix}.Sns.Message: expected a string")
@@ -235,18 +229,12 @@ class EventParser:
 
     def _sqs_record(self, raw: Any, index: int) -> AnalysisItem:
         prefix = f"Records[{index}]"
-        try:
-            record = SqsRecordModel.model_validate(raw)
-        except ValidationError as exc:
-            raise _Reject(_describe(exc, prefix)) from None
+        record = _validated(SqsRecordModel, raw, prefix)
         body_field = f"{prefix}.body"
         body = _json_object(record.body, body_field)
         if body.get("Type") == "Notification" and "Message" in body and "TopicArn" in body:
             # SNS -> SQS subscription without raw message delivery.
-            try:
-                note = SnsNotificationModel.model_validate(body)
-            except ValidationError as exc:
-                raise _Reject(_describe(exc, body_field)) from None
+            note = _validated(SnsNotificationModel, body, body_field)
             if not isinstance(note.Message, str):
                 raise _Reject(f"{body_field}.Message: expected a string")
             field = f"{body_field}.Message"

@@ -17,13 +17,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "sentiment-analysis"
-# Same variable/default as Settings.metrics_namespace; read here because the
-# singletons exist before any Settings object is built.
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SentimentPipeline"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# The namespace is Settings.metrics_namespace (POWERTOOLS_METRICS_NAMESPACE, validated, with its default), which
+# the handler applies to each invocation: the singleton exists before any Settings object does.
+metrics = Metrics(service=SERVICE)
 
 # Metric names (one place, so tests and dashboards agree).
 SENTIMENT_ANALYSIS_COUNT = "SentimentAnalysisCount"
@@ -36,7 +35,7 @@ ANALYSIS_ERRORS = "AnalysisErrors"
 DUPLICATE_DELIVERIES = "DuplicateDeliveries"
 
 __all__ = [
-    "MetricUnit", "logger", "tracer", "metrics", "SERVICE", "NAMESPACE",
+    "MetricUnit", "logger", "tracer", "metrics", "SERVICE",
     "SENTIMENT_ANALYSIS_COUNT", "POSITIVE_COUNT", "NEUTRAL_COUNT", "NEGATIVE_COUNT",
     "INFERENCE_LATENCY_MS", "MODEL_LOAD_TIME_MS", "ANALYSIS_ERRORS", "DUPLICATE_DELIVERIES",
 ]

@@ -1,8 +1,9 @@
 """The one typed configuration object, read from the environment.
 
-Every tunable of the Lambda lives here so that a misconfiguration is caught in
-one place and reported with the *environment variable* name (pydantic error
-locations use the field alias, which is the variable name).
+Every tunable of the Lambda that our code reads lives here, so that a misconfiguration is caught in one place and
+reported with the *environment variable* name (pydantic error locations use the field alias, which is the variable
+name). What botocore reads itself stays with botocore: AWS_RETRY_MODE, AWS_MAX_ATTEMPTS and
+AWS_ENDPOINT_URL[_S3|_DYNAMODB] (see aws_clients.py); the image sets the retry defaults.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lambdas.shared.validation import describe
+
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_BOOL_TRUE = {"1", "true", "yes", "on"}
-_BOOL_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigError(ValueError):
@@ -45,25 +45,7 @@ class Settings(BaseModel):
     max_archive_bytes: int = Field(2 * 1024**3, alias="MODEL_MAX_UNCOMPRESSED_BYTES", ge=1024)
     max_archive_members: int = Field(10000, alias="MODEL_MAX_MEMBERS", ge=1)
     aws_region: str | None = Field(None, alias="AWS_REGION")
-    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
-    aws_endpoint_url_s3: str | None = Field(None, alias="AWS_ENDPOINT_URL_S3")
-    aws_endpoint_url_dynamodb: str | None = Field(None, alias="AWS_ENDPOINT_URL_DYNAMODB")
-    retry_mode: Literal["standard", "adaptive"] = Field("standard", alias="AWS_RETRY_MODE")
-    max_attempts: int = Field(5, alias="AWS_MAX_ATTEMPTS", ge=1, le=20)
     metrics_namespace: str = Field("SentimentPipeline", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
-
-    @field_validator("quantize_int8", mode="before")
-    @classmethod
-    def _parse_bool(cls, value: object) -> object:
-        # Accept the usual spellings; anything else is an error (not "False").
-        if isinstance(value, str):
-            lowered = value.strip().lower()
-            if lowered in _BOOL_TRUE:
-                return True
-            if lowered in _BOOL_FALSE:
-                return False
-            raise ValueError(f"expected one of {sorted(_BOOL_TRUE | _BOOL_FALSE)}, got {value!r}")
-        return value
 
     @field_validator("model_sha256", mode="before")
     @classmethod
@@ -79,13 +61,6 @@ class Settings(BaseModel):
     def _check_s3_uri(cls, value: str | None) -> str | None:
         if value is not None and not _S3_URI.match(value):
             raise ValueError("expected s3://bucket/key")
-        return value
-
-    @field_validator("aws_endpoint_url", "aws_endpoint_url_s3", "aws_endpoint_url_dynamodb")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("expected an http:// or https:// URL")
         return value
 
     @field_validator("model_dir", "model_path")
@@ -111,10 +86,6 @@ class Settings(BaseModel):
             raise ConfigError("MODEL_S3_URI is not set")
         return match.group("bucket"), match.group("key")
 
-    def endpoint_for(self, service: Literal["s3", "dynamodb"]) -> str | None:
-        specific = {"s3": self.aws_endpoint_url_s3, "dynamodb": self.aws_endpoint_url_dynamodb}[service]
-        return specific or self.aws_endpoint_url
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
@@ -127,16 +98,7 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc)) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{loc}: {msg}" if loc else msg)
-    return "invalid configuration: " + "; ".join(problems)
+            raise ConfigError("invalid configuration: " + describe(exc)) from None
 
 
 def load_settings() -> Settings:

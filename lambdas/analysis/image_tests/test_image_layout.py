@@ -114,8 +114,9 @@ def test_config_runs_awslambdaric_as_non_root_with_caches_in_tmp(config):
     assert runtime["User"] == "1000:1000"
     assert runtime["WorkingDir"] == "/var/task"
     assert env["LAMBDA_TASK_ROOT"] == "/var/task"
-    for key in ("HF_HOME", "TRANSFORMERS_CACHE", "XDG_CACHE_HOME"):
+    for key in ("HF_HOME", "XDG_CACHE_HOME", "MODEL_DIR"):
         assert env[key].startswith("/tmp"), key
+    assert (env["AWS_RETRY_MODE"], env["AWS_MAX_ATTEMPTS"]) == ("standard", "5")
     labels = runtime["Labels"]
     assert len(labels["org.opencontainers.image.revision"]) == 40, labels
     assert labels["sentiment.model-contract"]

@@ -1,11 +1,5 @@
 """Handler results equal a direct transformers forward pass on the same texts."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import pytest
 
 from lambdas.analysis.sentiment import SentimentModel
@@ -125,7 +119,3 @@ def test_pytorch_model_bin_weights(pipeline, tmp_path):
     expected = _reference(model_dir, ["I love this great product"])[0]
     row = pipeline.get(items[0])
     assert row["sentiment"] == expected[0] and abs(float(row["score"]) - expected[1]) < 1e-5
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

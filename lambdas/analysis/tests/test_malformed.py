@@ -1,12 +1,6 @@
 """Malformed records are rejected one by one, naming the field; the good
 records of the same event are still analysed and written."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import copy
 import json
 
@@ -171,7 +165,3 @@ def test_unrecognised_event_is_rejected_not_raised(pipeline):
     summary = pipeline.invoke({"detail-type": "Scheduled Event"})
     assert summary["analyzed"] == 0
     assert summary["rejected"][0]["reason"].startswith("event:")
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

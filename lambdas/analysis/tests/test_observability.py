@@ -1,11 +1,5 @@
 """EMF metrics, structured logs, cold/warm behaviour and X-Ray without a daemon."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import json
 import os
 import subprocess
@@ -17,7 +11,7 @@ import pytest
 from lambdas.shared.model_store import ModelFetchError
 from lambdas.shared.settings import ConfigError
 from tools.testing.events import direct_event, make_item, sns_event
-from tools.testing.fixtures import BUCKET, MODEL_KEY, TABLE
+from lambdas.analysis.tests.fixtures import BUCKET, MODEL_KEY, TABLE
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 METRIC_NAMES = {"SentimentAnalysisCount", "PositiveSentimentCount", "NeutralSentimentCount",
@@ -132,7 +126,3 @@ def test_tracer_enabled_in_lambda_env_without_xray_daemon_does_not_crash(pipelin
     assert result["tracer_disabled"] is False
     assert result["summary"]["analyzed"] == 1
     assert pipeline.get(item)["status"] == "analyzed"
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

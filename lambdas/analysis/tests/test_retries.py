@@ -1,14 +1,8 @@
 """Throttling/5xx are retried by botocore; what still fails is reported."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import pytest
 
-from lambdas.analysis.handler import RecordsFailedError
+from lambdas.analysis.batch import RecordsFailedError
 from tools.testing.events import direct_event, make_item, sns_event, sqs_record
 from tools.testing.flaky_proxy import dynamodb_error, target_is
 
@@ -82,14 +76,10 @@ def test_sns_persistent_failure_raises_after_others_are_written(pipeline, builde
         pipeline.invoke(builder(doomed, good))
 
     assert "1 record(s) failed" in str(err.value)
-    assert err.value.summary["analyzed"] == 1
+    assert err.value.summary.analyzed == 1
     assert pipeline.get(good)["status"] == "analyzed"  # written before raising
     assert pipeline.get(doomed)["status"] == "pending"
     # Lambda's retry of the whole event then succeeds and the other record is a duplicate.
     proxy.clear()
     summary = pipeline.invoke(builder(doomed, good))
     assert (summary["analyzed"], summary["duplicates"]) == (1, 1)
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

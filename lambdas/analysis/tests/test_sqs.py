@@ -1,11 +1,5 @@
 """SQS: SNS-enveloped and bare bodies, partial batch responses."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import json
 
 import pytest
@@ -50,7 +44,3 @@ def test_partial_batch_response_only_lists_transient_failures(pipeline):
     assert "model_version" in summary["rejected"][0]["reason"]
     json.dumps(summary)  # serialisable as a Lambda response
     assert pipeline.get(ok)["status"] == "analyzed"
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

@@ -1,11 +1,5 @@
 """Conditional update pending -> analyzed; duplicates are not errors."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import json
 import re
 from datetime import datetime, timezone
@@ -80,7 +74,3 @@ def test_missing_item_is_reported_not_created(pipeline):
     assert len(summary["rejected"]) == 1 and "no item" in summary["rejected"][0]["reason"]
     assert summary["batchItemFailures"] == []  # retrying cannot create the item
     assert pipeline.get(missing) is None  # UpdateItem did not upsert it
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

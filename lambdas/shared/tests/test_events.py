@@ -1,11 +1,5 @@
 """Event parsing: envelope detection, record ids, per-record rejection."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import json
 
 import pytest
@@ -85,7 +79,3 @@ def test_sqs_kind_wins_for_partial_batch_reporting():
 def test_sqs_event_builder_default_is_bare():
     parsed = PARSER.parse(sqs_event(make_item(1)))
     assert parsed.records[0].item is not None
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

@@ -1,11 +1,5 @@
 """Model fetch from (moto) S3: checksum, once-per-container, safe extraction."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import hashlib
 import threading
 from pathlib import Path
@@ -15,7 +9,7 @@ import pytest
 from lambdas.shared.model_store import MARKER_NAME, ModelFetchError, ModelStore
 from lambdas.shared.settings import Settings
 from tools.testing import hostile_tars
-from tools.testing.fixtures import BUCKET, MODEL_KEY
+from lambdas.analysis.tests.fixtures import BUCKET, MODEL_KEY
 from tools.testing.moto_server import upload_model
 from tools.testing.tiny_model import tar_bytes
 
@@ -205,7 +199,3 @@ def test_hostile_tarball_rejected(pipeline, case, tmp_path):
     assert not Path("/tmp/evil-absolute.txt").exists()
     if case.wrong_sha256 or case.wrong_metadata_sha256:
         assert real_sha in message  # reports what was actually downloaded
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

@@ -1,11 +1,5 @@
 """safe_tar on local streams: layouts that must work, and the hashing contract."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import gzip
 import hashlib
 import io
@@ -103,7 +97,3 @@ def test_limits_are_exact(tmp_path):
         extract_tar_gz_stream(io.BytesIO(data), tmp_path / "too_big", TarLimits(max_total_bytes=199, max_members=2))
     with pytest.raises(ArchiveLimitError, match="more than 1 members"):
         extract_tar_gz_stream(io.BytesIO(data), tmp_path / "too_many", TarLimits(max_total_bytes=200, max_members=1))
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

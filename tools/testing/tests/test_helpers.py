@@ -1,17 +1,10 @@
 """The test helpers themselves: model generator, moto server, fault proxy."""
 
-if __name__ == "__main__":  # run as a script: make the repo root importable
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).absolute().parents[3]))
-
 import json
 import tarfile
 import urllib.error
 import urllib.request
 
-import pytest
 
 from tools.testing import tiny_model
 from tools.testing.flaky_proxy import FlakyProxy, dynamodb_error, target_is
@@ -79,7 +72,3 @@ def test_flaky_proxy_injects_then_forwards(aws_env):
         assert first[0] == 400 and first[1]["__type"].endswith("#ThrottlingException")
         assert second == (200, {"TableNames": []})
         assert [r.injected for r in proxy.seen] == [True, False]
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))
