@@ -1,7 +1,8 @@
 """Local AWS Lambda Runtime API emulator (our own; see README.md)."""
 
-from .emulator import (
-    MAX_PAYLOAD_BYTES,
+from .emulator import MAX_PAYLOAD_BYTES, LambdaEmulator
+from .env import function_arn, lambda_env, process_peak_rss_mb
+from .records import (
     OUTCOME_ERROR,
     OUTCOME_INIT_ERROR,
     OUTCOME_INIT_TIMEOUT,
@@ -12,11 +13,9 @@ from .emulator import (
     EmulatorError,
     InvocationRecord,
     InvokeResult,
-    LambdaEmulator,
     PayloadTooLarge,
     format_report,
 )
-from .env import function_arn, lambda_env, process_peak_rss_mb
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",

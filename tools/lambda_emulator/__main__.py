@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .emulator import LambdaEmulator
 
@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=9001, help="port to bind; 0 picks a free one (default 9001)")
     p.add_argument("--timeout", type=float, default=3.0, help="function timeout in seconds (default 3)")
     p.add_argument("--init-timeout", type=float, default=10.0, help="seconds a runtime may take to reach /next (default 10)")
-    p.add_argument("--memory", type=int, default=128, help="AWS_LAMBDA_FUNCTION_MEMORY_SIZE in MB (default 128)")
+    p.add_argument(
+        "--memory", dest="memory_mb", metavar="MEMORY", type=int, default=128,
+        help="AWS_LAMBDA_FUNCTION_MEMORY_SIZE in MB (default 128)",
+    )
     p.add_argument("--function-name", default="function")
     p.add_argument("--handler", default=None, help="_HANDLER (default: the command's last argument)")
     p.add_argument("--region", default="us-east-1")
@@ -50,26 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    command = list(args.command)
+def main(argv: Sequence[str] | None = None) -> int:
+    # Every option but these two is named after the LambdaEmulator keyword it sets.
+    options = vars(build_parser().parse_args(argv))
+    command = list(options.pop("command"))
     if command and command[0] == "--":
         command = command[1:]
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    emulator = LambdaEmulator(
-        command or None,
-        handler=args.handler,
-        function_name=args.function_name,
-        timeout=args.timeout,
-        init_timeout=args.init_timeout,
-        memory_mb=args.memory,
-        host=args.host,
-        port=args.port,
-        region=args.region,
-        cwd=args.cwd,
-        env=_parse_env(args.env),
-        eager=args.eager,
-    )
+    env = _parse_env(options.pop("env"))
+    emulator = LambdaEmulator(command or None, env=env, **options)
     done = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

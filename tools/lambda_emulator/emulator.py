@@ -1,4 +1,4 @@
-"""A local emulator of the AWS Lambda Runtime API and of the RIE-style invoke endpoint.
+"""The state machine of one emulated Lambda execution environment: ``LambdaEmulator``.
 
 One ``LambdaEmulator`` is one Lambda execution environment: one HTTP server that a runtime
 (``awslambdaric`` or any custom runtime) polls for events, one invocation at a time, with
@@ -6,31 +6,26 @@ the function timeout enforced. It can start the runtime process itself ("managed
 leave that to the caller ("external" mode, e.g. a container started under runc), in which
 case a restart hook is called whenever a fresh runtime is needed.
 
+Every piece of shared state (the runtime generation, the pending and in-flight invocation,
+init progress) lives here behind the one condition variable ``_cv``, so that invoke(), the
+Runtime API handlers (api_*.py) and the process watcher (supervisor.py) never disagree.
+Those other files only read requests and write replies, or start and kill processes.
+
 Only the standard library is used.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
-import math
 import os
-import re
-import secrets
-import select
-import signal
-import socket
 import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from . import supervisor
 from .env import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_EXECUTION_ENV,
@@ -39,176 +34,31 @@ from .env import (
     function_arn as make_function_arn,
     lambda_env,
     merged_env,
-    process_peak_rss_mb,
 )
+from .invocation import (
+    Invocation,
+    Outcome,
+    RuntimeHungUp,
+    build_record,
+    exit_outcome,
+    init_error_outcome,
+    init_timeout_outcome,
+    spawn_failed_outcome,
+    stopped_outcome,
+    timeout_outcome,
+)
+from .records import EmulatorError, InvocationRecord, InvokeResult, PayloadTooLarge
+from .transport import Server, make_server
+from .wire import event_bytes, json_text, new_trace_id
 
 logger = logging.getLogger("tools.lambda_emulator")
 
-RUNTIME_API_VERSION = "2018-06-01"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous request and response limit
-
-_NEXT_PATH = f"/{RUNTIME_API_VERSION}/runtime/invocation/next"
-_INIT_ERROR_PATH = f"/{RUNTIME_API_VERSION}/runtime/init/error"
-_INVOCATION_RE = re.compile(rf"^/{RUNTIME_API_VERSION}/runtime/invocation/([^/]+)/(response|error)$")
-_INVOKE_RE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations$")  # any function name
 
 # How often a blocked /next re-checks that its connection is still open.
 _NEXT_POLL_SECONDS = 0.25
 
-OUTCOME_SUCCESS = "success"
-OUTCOME_ERROR = "error"  # the runtime posted /invocation/{id}/error
-OUTCOME_TIMEOUT = "timeout"  # function timeout passed after the event was delivered
-OUTCOME_INIT_TIMEOUT = "init_timeout"  # no /next within init_timeout
-OUTCOME_INIT_ERROR = "init_error"  # the runtime posted /init/error
-OUTCOME_RUNTIME_EXIT = "runtime_exit"  # the runtime process ended before answering
-OUTCOME_RESPONSE_TOO_LARGE = "response_too_large"
-
 HookType = Callable[[str], None]
-
-
-@dataclass
-class InvocationRecord:
-    """What happened to one invocation. Times are milliseconds."""
-
-    request_id: str
-    status: str  # one of the OUTCOME_* strings
-    cold_start: bool  # the event went to (or waited for) a runtime that had not served one yet
-    init_ms: Optional[float]  # runtime start -> its first /next; set on cold starts only
-    duration_ms: Optional[float]  # event delivered -> response/error/timeout; None if never delivered
-    billed_ms: Optional[int]  # ceil(duration_ms); a naive figure, not Lambda's billing
-    total_ms: float  # the whole invoke, including any init wait
-    error: Optional[dict]  # the error document returned to the invoker, None on success
-    max_memory_mb: Optional[float]
-    memory_size_mb: int
-    runtime_pid: Optional[int]  # managed mode only
-    response_bytes: int
-    started_at: float  # epoch seconds when the invoke began
-    report: str = ""  # the REPORT line that was logged
-
-    @property
-    def error_type(self) -> Optional[str]:
-        return None if self.error is None else self.error.get("errorType")
-
-
-@dataclass
-class InvokeResult:
-    """The answer to one invoke, as the invoke endpoint returns it."""
-
-    request_id: str
-    payload: bytes
-    content_type: str
-    function_error: Optional[str]  # "Unhandled" when the invocation failed
-    record: InvocationRecord
-
-    @property
-    def ok(self) -> bool:
-        return self.function_error is None
-
-    def json(self) -> Any:
-        return json.loads(self.payload) if self.payload else None
-
-
-class EmulatorError(RuntimeError):
-    """Misuse of the emulator (not started, payload too large, ...)."""
-
-
-class PayloadTooLarge(EmulatorError):
-    pass
-
-
-@dataclass
-class _Outcome:
-    kind: str
-    payload: bytes
-    content_type: str = "application/json"
-    error: Optional[dict] = None
-    restart_reason: Optional[str] = None  # set when the runtime must be replaced afterwards
-
-
-@dataclass
-class _Invocation:
-    request_id: str
-    event: bytes
-    content_type: str
-    trace_id: str
-    function_arn: str
-    client_context: Optional[str]  # JSON text
-    cognito_identity: Optional[str]  # JSON text
-    delivered_mono: Optional[float] = None
-    deadline_mono: Optional[float] = None
-    deadline_epoch_ms: Optional[int] = None
-    cold: bool = False
-    init_ms: Optional[float] = None
-    runtime_pid: Optional[int] = None
-    respawn: bool = False  # its warm runtime died before taking it: start a fresh one and retry
-    allow_respawn: bool = False
-    outcome: Optional[_Outcome] = None
-    finished_mono: Optional[float] = None
-
-    def complete(self, outcome: _Outcome) -> bool:
-        """Set the outcome once; later attempts are ignored (returns False)."""
-        if self.outcome is not None:
-            return False
-        self.outcome = outcome
-        self.finished_mono = time.monotonic()
-        return True
-
-
-def _error_doc(error_type: str, message: str) -> dict:
-    return {"errorType": error_type, "errorMessage": message}
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
-
-
-def _new_trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
-
-
-def _describe_returncode(code: Optional[int]) -> str:
-    if code is None:
-        return "unknown exit status"
-    if code < 0:
-        try:
-            return f"signal: {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal: {-code}"
-    return f"exit status {code}"
-
-
-def _event_bytes(event: Any) -> bytes:
-    if event is None:
-        return b"{}"
-    if isinstance(event, (bytes, bytearray, memoryview)):
-        return bytes(event)
-    if isinstance(event, str):
-        return event.encode("utf-8")
-    return _json_bytes(event)
-
-
-def _json_text(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8")
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"))
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    emulator: "LambdaEmulator"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A runtime that is killed mid-connection resets it; that is routine here.
-        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
 
 
 class LambdaEmulator:
@@ -223,9 +73,9 @@ class LambdaEmulator:
 
     def __init__(
         self,
-        command: Optional[Sequence[str]] = None,
+        command: Sequence[str] | None = None,
         *,
-        handler: Optional[str] = None,
+        handler: str | None = None,
         function_name: str = "function",
         function_version: str = DEFAULT_FUNCTION_VERSION,
         timeout: float = 3.0,
@@ -233,23 +83,23 @@ class LambdaEmulator:
         memory_mb: int = 128,
         host: str = "127.0.0.1",
         port: int = 0,
-        runtime_host: Optional[str] = None,
+        runtime_host: str | None = None,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
         execution_env: str = DEFAULT_EXECUTION_ENV,
-        env: Optional[Mapping[str, str]] = None,
+        env: Mapping[str, str] | None = None,
         inherit_env: bool = True,
-        cwd: Optional[Union[str, os.PathLike]] = None,
-        task_root: Optional[str] = None,
+        cwd: str | os.PathLike | None = None,
+        task_root: str | None = None,
         stdout: Any = None,
         stderr: Any = None,
         eager: bool = False,
-        restart_hook: Optional[HookType] = None,
-        max_memory_mb: Optional[Callable[[], Optional[float]]] = None,
+        restart_hook: HookType | None = None,
+        max_memory_mb: Callable[[], float | None] | None = None,
         max_request_bytes: int = MAX_PAYLOAD_BYTES,
         max_response_bytes: int = MAX_PAYLOAD_BYTES,
         exit_grace: float = 1.0,
-        log: Optional[Callable[[str], None]] = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         if timeout <= 0 or init_timeout <= 0:
             raise ValueError("timeout and init_timeout must be positive")
@@ -285,22 +135,22 @@ class LambdaEmulator:
 
         self._invoke_lock = threading.Lock()
         self._cv = threading.Condition(threading.Lock())
-        self._server: Optional[_Server] = None
-        self._server_thread: Optional[threading.Thread] = None
+        self._server: Server | None = None
+        self._server_thread: threading.Thread | None = None
         self._stopping = False
         # Per-runtime ("generation") state, guarded by _cv.
         self._gen = 0
-        self._proc: Optional[subprocess.Popen] = None
-        self._start_mono: Optional[float] = None
+        self._proc: subprocess.Popen | None = None
+        self._start_mono: float | None = None
         self._init_done = False
-        self._init_ms: Optional[float] = None
-        self._init_error: Optional[dict] = None
+        self._init_ms: float | None = None
+        self._init_error: dict | None = None
         self._init_error_payload: bytes = b""
         self._init_error_served = False
         self._delivered_in_gen = 0
-        self._needs_restart: Optional[str] = None
-        self._pending: Optional[_Invocation] = None
-        self._inflight: Optional[_Invocation] = None
+        self._needs_restart: str | None = None
+        self._pending: Invocation | None = None
+        self._inflight: Invocation | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -308,12 +158,10 @@ class LambdaEmulator:
     def managed(self) -> bool:
         return self.command is not None
 
-    def start(self) -> "LambdaEmulator":
+    def start(self) -> LambdaEmulator:
         if self._server is not None:
             return self
-        server_cls = _Server6 if ":" in self.host else _Server
-        server = server_cls((self.host, self.port), _Handler)
-        server.emulator = self
+        server = make_server(self, self.host, self.port)
         self._server = server
         self.port = server.server_address[1]
         self._stopping = False
@@ -335,13 +183,12 @@ class LambdaEmulator:
             proc, self._proc = self._proc, None
             for inv in (self._pending, self._inflight):
                 if inv is not None:
-                    msg = f"RequestId: {inv.request_id} Error: the emulator was stopped"
-                    inv.complete(self._error_outcome("Runtime.ExitError", msg, OUTCOME_RUNTIME_EXIT, None))
+                    inv.complete(stopped_outcome(inv.request_id))
             self._pending = self._inflight = None
             self._gen += 1
             self._cv.notify_all()
         if proc is not None:
-            self._terminate(proc, grace=0.0)
+            supervisor.terminate(proc, grace=0.0)
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -350,7 +197,7 @@ class LambdaEmulator:
             self._server_thread.join(timeout=5)
             self._server_thread = None
 
-    def __enter__(self) -> "LambdaEmulator":
+    def __enter__(self) -> LambdaEmulator:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -375,7 +222,7 @@ class LambdaEmulator:
         return f"http://{self.address}/2015-03-31/functions/{self.function_name}/invocations"
 
     @property
-    def runtime_pid(self) -> Optional[int]:
+    def runtime_pid(self) -> int | None:
         with self._cv:
             return self._proc.pid if self._proc is not None else None
 
@@ -414,11 +261,12 @@ class LambdaEmulator:
         with self._cv:
             return self._gen
 
-    def notify_runtime_exited(self, returncode: Optional[int] = None, generation: Optional[int] = None) -> None:
+    def notify_runtime_exited(self, returncode: int | None = None, generation: int | None = None) -> None:
         """External mode: the runtime process ended. Fails any invocation it held.
 
         ``restart_hook("exit")`` is then called by the invoke that was failed, or by the next
         invoke. With ``generation`` (see ``generation``), reports about replaced runtimes are ignored.
+        In managed mode the process watcher reports each exit through here itself.
         """
         with self._cv:
             self._on_exit_locked(self._gen if generation is None else generation, returncode)
@@ -431,8 +279,8 @@ class LambdaEmulator:
         *,
         client_context: Any = None,
         cognito_identity: Any = None,
-        trace_id: Optional[str] = None,
-        function_arn: Optional[str] = None,
+        trace_id: str | None = None,
+        function_arn: str | None = None,
         content_type: str = "application/json",
     ) -> InvokeResult:
         """Run one invocation and wait for its outcome (serialised with every other invoke).
@@ -441,19 +289,19 @@ class LambdaEmulator:
         ``client_context`` / ``cognito_identity``: dict or JSON text, passed to the runtime in
         the Lambda-Runtime-Client-Context / Lambda-Runtime-Cognito-Identity headers.
         """
-        body = _event_bytes(event)
+        body = event_bytes(event)
         if len(body) > self.max_request_bytes:
             raise PayloadTooLarge(
                 f"request payload is {len(body)} bytes, over the {self.max_request_bytes} byte limit"
             )
-        inv = _Invocation(
+        inv = Invocation(
             request_id=str(uuid.uuid4()),
             event=body,
             content_type=content_type,
-            trace_id=trace_id or _new_trace_id(),
+            trace_id=trace_id or new_trace_id(),
             function_arn=function_arn or self.function_arn,
-            client_context=_json_text(client_context),
-            cognito_identity=_json_text(cognito_identity),
+            client_context=json_text(client_context),
+            cognito_identity=json_text(cognito_identity),
         )
         with self._invoke_lock:
             if self._server is None or self._stopping:
@@ -468,7 +316,7 @@ class LambdaEmulator:
                     self._init_error_served = True
                     inv.cold = True
                     inv.init_ms = self._init_ms
-                    inv.complete(self._init_error_outcome())
+                    inv.complete(self._init_error_outcome_locked())
                     self._needs_restart = "init_error"
             retried = False
             phase_start = t0
@@ -486,12 +334,11 @@ class LambdaEmulator:
                     try:
                         self._spawn()
                     except OSError as exc:
-                        msg = f"RequestId: {inv.request_id} Error: could not start the runtime {self.command!r}: {exc}"
                         with self._cv:
                             if self._pending is inv:
                                 self._pending = None
                             inv.cold = True
-                            inv.complete(self._error_outcome("Runtime.InvalidEntrypoint", msg, OUTCOME_RUNTIME_EXIT, None))
+                            inv.complete(spawn_failed_outcome(inv.request_id, self.command, exc))
                 with self._cv:
                     if inv.outcome is None and not inv.respawn:
                         self._await_outcome_locked(inv, phase_start)
@@ -514,9 +361,11 @@ class LambdaEmulator:
                     self._inflight = None
                 if outcome.restart_reason and self._needs_restart is None:
                     self._needs_restart = outcome.restart_reason
-            max_mem = self._read_max_memory(pid)
+            max_mem = supervisor.peak_memory_mb(self.max_memory_mb, pid)
             self._restart_if_needed()
-            record = self._record(inv, outcome, t0, started_at, max_mem, pid)
+            record = build_record(
+                inv, outcome, t0=t0, started_at=started_at, max_memory_mb=max_mem, pid=pid, memory_size_mb=self.memory_mb
+            )
             with self._cv:
                 self.invocations.append(record)
             self._log(f"END RequestId: {inv.request_id}")
@@ -525,11 +374,11 @@ class LambdaEmulator:
             request_id=inv.request_id,
             payload=outcome.payload,
             content_type=outcome.content_type,
-            function_error=None if outcome.kind == OUTCOME_SUCCESS else "Unhandled",
+            function_error=outcome.function_error,
             record=record,
         )
 
-    def _await_outcome_locked(self, inv: _Invocation, t0: float) -> None:
+    def _await_outcome_locked(self, inv: Invocation, t0: float) -> None:
         """Wait until ``inv`` (already pending) has an outcome, or its warm runtime died before taking it."""
         if self._proc is not None:
             inv.runtime_pid = self._proc.pid
@@ -545,11 +394,7 @@ class LambdaEmulator:
                     if self._start_mono is not None and not self._init_done:
                         inv.init_ms = (now - self._start_mono) * 1000.0
                     inv.cold = True
-                    msg = (
-                        f"RequestId: {inv.request_id} Error: the runtime did not ask for an invocation "
-                        f"within the {self.init_timeout:.2f} second init timeout"
-                    )
-                    inv.complete(self._error_outcome("Sandbox.Timedout", msg, OUTCOME_INIT_TIMEOUT, "init_timeout"))
+                    inv.complete(init_timeout_outcome(inv.request_id, self.init_timeout))
                     break
                 limit = init_deadline
             else:
@@ -557,66 +402,14 @@ class LambdaEmulator:
                 if now >= inv.deadline_mono:
                     if self._inflight is inv:
                         self._inflight = None
-                    msg = f"RequestId: {inv.request_id} Error: Task timed out after {self.timeout:.2f} seconds"
-                    inv.complete(self._error_outcome("Sandbox.Timedout", msg, OUTCOME_TIMEOUT, "timeout"))
+                    inv.complete(timeout_outcome(inv.request_id, self.timeout))
                     break
                 limit = inv.deadline_mono
             self._cv.wait(max(0.0, limit - now))
 
-    @staticmethod
-    def _error_outcome(error_type: str, message: str, kind: str, restart: Optional[str]) -> _Outcome:
-        doc = _error_doc(error_type, message)
-        return _Outcome(kind=kind, payload=_json_bytes(doc), error=doc, restart_reason=restart)
-
-    def _init_error_outcome(self) -> _Outcome:
+    def _init_error_outcome_locked(self) -> Outcome:
         assert self._init_error is not None
-        return _Outcome(
-            kind=OUTCOME_INIT_ERROR,
-            payload=self._init_error_payload,
-            error=dict(self._init_error),
-            restart_reason="init_error",
-        )
-
-    def _read_max_memory(self, pid: Optional[int]) -> Optional[float]:
-        try:
-            if self.max_memory_mb is not None:
-                value = self.max_memory_mb()
-                return None if value is None else float(value)
-            if pid is not None:
-                return process_peak_rss_mb(pid)
-        except Exception:  # a broken probe must not break the invoke
-            logger.exception("max_memory_mb callable failed")
-        return None
-
-    def _record(
-        self,
-        inv: _Invocation,
-        outcome: _Outcome,
-        t0: float,
-        started_at: float,
-        max_mem: Optional[float],
-        pid: Optional[int],
-    ) -> InvocationRecord:
-        end = inv.finished_mono or time.monotonic()
-        duration = None if inv.delivered_mono is None else max(0.0, (end - inv.delivered_mono) * 1000.0)
-        billed = None if duration is None else int(math.ceil(duration))
-        record = InvocationRecord(
-            request_id=inv.request_id,
-            status=outcome.kind,
-            cold_start=inv.cold,
-            init_ms=inv.init_ms if inv.cold else None,
-            duration_ms=duration,
-            billed_ms=billed,
-            total_ms=(end - t0) * 1000.0,
-            error=outcome.error,
-            max_memory_mb=max_mem,
-            memory_size_mb=self.memory_mb,
-            runtime_pid=pid,
-            response_bytes=len(outcome.payload),
-            started_at=started_at,
-        )
-        record.report = format_report(record)
-        return record
+        return init_error_outcome(self._init_error, self._init_error_payload)
 
     # ------------------------------------------------------------------ runtime process management
 
@@ -642,29 +435,15 @@ class LambdaEmulator:
             gen = self._gen
             self._reset_generation_locked()
             self._start_mono = time.monotonic()
-            proc = subprocess.Popen(
-                self.command,
-                env=env,
-                cwd=self.cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=self.stdout,
-                stderr=self.stderr,
-                start_new_session=True,  # its own process group, so children die with it
-            )
+            proc = supervisor.spawn(self.command, env=env, cwd=self.cwd, stdout=self.stdout, stderr=self.stderr)
             self._proc = proc
         logger.debug("spawned runtime pid %d (generation %d)", proc.pid, gen)
-        threading.Thread(target=self._watch, args=(proc, gen), name=f"lambda-runtime-{proc.pid}", daemon=True).start()
+        supervisor.watch(proc, lambda code: self.notify_runtime_exited(code, generation=gen))
 
-    def _watch(self, proc: subprocess.Popen, gen: int) -> None:
-        code = proc.wait()
-        with self._cv:
-            self._on_exit_locked(gen, code)
-
-    def _on_exit_locked(self, gen: int, returncode: Optional[int]) -> None:
+    def _on_exit_locked(self, gen: int, returncode: int | None) -> None:
         logger.debug("runtime of generation %d exited (%s); current generation %d", gen, returncode, self._gen)
         if gen != self._gen:
             return  # an old runtime we already replaced
-        why = _describe_returncode(returncode)
         pending = self._pending
         if pending is not None and pending.delivered_mono is None and self._init_done and pending.allow_respawn:
             # A warm runtime died while idle; the waiting invoke retries on a fresh one.
@@ -677,8 +456,7 @@ class LambdaEmulator:
                 inv.cold = True
                 if self._start_mono is not None and not self._init_done:
                     inv.init_ms = (time.monotonic() - self._start_mono) * 1000.0
-            msg = f"RequestId: {inv.request_id} Error: Runtime exited with error: {why}"
-            inv.complete(self._error_outcome("Runtime.ExitError", msg, OUTCOME_RUNTIME_EXIT, "exit"))
+            inv.complete(exit_outcome(inv.request_id, returncode))
         self._pending = None
         self._inflight = None
         # An init error nobody has been served yet outlives the runtime that reported it.
@@ -711,7 +489,7 @@ class LambdaEmulator:
         if self.managed:
             if proc is not None:
                 # After an init error the runtime exits by itself: give it a moment first.
-                self._terminate(proc, grace=self.exit_grace if reason == "init_error" else 0.0)
+                supervisor.terminate(proc, grace=self.exit_grace if reason == "init_error" else 0.0)
             return
         if self.restart_hook is None:
             logger.warning("runtime needs a restart (%s) but no restart_hook was given", reason)
@@ -721,41 +499,28 @@ class LambdaEmulator:
         except Exception:
             logger.exception("restart_hook(%r) failed", reason)
 
-    @staticmethod
-    def _terminate(proc: subprocess.Popen, grace: float) -> None:
-        if grace > 0:
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group we created with start_new_session
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            logger.error("runtime pid %d did not die after SIGKILL", proc.pid)
+    # ------------------------------------------------------------------ Runtime API side
+    # The api_*.py handlers deal with HTTP; every state change they cause happens here, under _cv.
 
-    # ------------------------------------------------------------------ Runtime API handlers
+    def _next_invocation(self, peer_closed: Callable[[], bool], client: Any) -> Invocation | None:
+        """Block a runtime's /next until there is an event for it, and mark that event delivered.
 
-    def _handle_next(self, req: "_Handler") -> None:
+        None: this runtime was replaced, or the emulator is stopping. Raises RuntimeHungUp when
+        the runtime closed the connection first, so a dead runtime never swallows an event.
+        """
         with self._cv:
             gen = self._gen
-            logger.debug("/next from %s (generation %d)", req.client_address, gen)
+            logger.debug("/next from %s (generation %d)", client, gen)
             if not self._init_done:
                 self._init_done = True
                 if self._start_mono is not None:
                     self._init_ms = (time.monotonic() - self._start_mono) * 1000.0
-            inv: Optional[_Invocation] = None
             while True:
                 if self._stopping or gen != self._gen:
-                    break
+                    return None
                 if self._pending is not None and self._inflight is None:
-                    if req.peer_closed() or (self.managed and not self._proc_alive_locked()):
-                        # A runtime that died while waiting here must not swallow the event.
-                        req.close_connection = True
-                        return
+                    if peer_closed() or (self.managed and not self._proc_alive_locked()):
+                        raise RuntimeHungUp
                     inv = self._pending
                     self._pending = None
                     now = time.monotonic()
@@ -769,70 +534,41 @@ class LambdaEmulator:
                     inv.runtime_pid = self._proc.pid if self._proc is not None else None
                     self._inflight = inv
                     self._cv.notify_all()
-                    break
+                    return inv
                 self._cv.wait(_NEXT_POLL_SECONDS)
-                if req.peer_closed():
-                    req.close_connection = True
-                    return
-        if inv is None:
-            # This runtime was replaced or the emulator is stopping: tell it to exit.
-            req.send_json(500, _error_doc("Runtime.Reset", "the execution environment was reset; exit"), close=True)
-            return
-        assert inv.deadline_epoch_ms is not None
-        headers = {
-            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(inv.deadline_epoch_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": inv.function_arn,
-            "Lambda-Runtime-Trace-Id": inv.trace_id,
-        }
-        if inv.client_context is not None:
-            headers["Lambda-Runtime-Client-Context"] = inv.client_context
-        if inv.cognito_identity is not None:
-            headers["Lambda-Runtime-Cognito-Identity"] = inv.cognito_identity
-        if not req.send(200, inv.event, inv.content_type, headers):
-            # The runtime went away before it got the event: offer it to the next /next.
-            with self._cv:
-                if self._inflight is inv and inv.outcome is None:
-                    self._inflight = None
-                    inv.delivered_mono = inv.deadline_mono = inv.deadline_epoch_ms = None
-                    self._delivered_in_gen -= 1
-                    self._pending = inv
-                    self._cv.notify_all()
+                if peer_closed():
+                    raise RuntimeHungUp
 
-    def _handle_invocation_post(self, req: "_Handler", request_id: str, kind: str) -> None:
-        body, size = req.read_body(self.max_response_bytes)
-        error_type_header = req.headers.get("Lambda-Runtime-Function-Error-Type")
+    def _undeliver(self, inv: Invocation) -> None:
+        """The event never reached the runtime (its connection broke): make it pending again."""
+        with self._cv:
+            if self._inflight is inv and inv.outcome is None:
+                self._inflight = None
+                inv.delivered_mono = inv.deadline_mono = inv.deadline_epoch_ms = None
+                self._delivered_in_gen -= 1
+                self._pending = inv
+                self._cv.notify_all()
+
+    def _finish_inflight(self, request_id: str, outcome: Outcome) -> bool:
+        """The runtime answered ``request_id``; False when that is not the invocation it holds."""
         with self._cv:
             inv = self._inflight
             if inv is None or inv.request_id != request_id or inv.outcome is not None:
-                req.send_json(400, _error_doc("InvalidRequestID", f"unknown or finished request id: {request_id}"))
-                return
-            if kind == "response":
-                if body is None:
-                    msg = f"Response payload size ({size} bytes) exceeded maximum allowed payload size ({self.max_response_bytes} bytes)."
-                    inv.complete(self._error_outcome("Function.ResponseSizeTooLarge", msg, OUTCOME_RESPONSE_TOO_LARGE, None))
-                    status, doc = 413, _error_doc("RequestEntityTooLarge", msg)
-                else:
-                    ctype = req.headers.get("Content-Type") or "application/json"
-                    inv.complete(_Outcome(kind=OUTCOME_SUCCESS, payload=body, content_type=ctype))
-                    status, doc = 202, {"status": "OK"}
-            else:
-                error, payload = _parse_error(body, error_type_header, default_type="Unhandled")
-                inv.complete(_Outcome(kind=OUTCOME_ERROR, payload=payload, error=error))
-                status, doc = 202, {"status": "OK"}
+                return False
+            inv.complete(outcome)
             self._inflight = None
             self._cv.notify_all()
-        req.send_json(status, doc)
+        return True
 
-    def _handle_init_error(self, req: "_Handler") -> None:
-        body, _size = req.read_body(self.max_response_bytes)
-        error_type_header = req.headers.get("Lambda-Runtime-Function-Error-Type")
+    def _init_failed(self, error: dict, payload: bytes) -> bool:
+        """The runtime reported an init error; False once it has reached /next or already reported one.
+
+        The error goes to the invoke waiting for this runtime, or else to the next invoke.
+        """
         with self._cv:
-            logger.debug("/init/error (%s) in generation %d", error_type_header, self._gen)
+            logger.debug("/init/error (%s) in generation %d", error.get("errorType"), self._gen)
             if self._init_done or self._init_error is not None:
-                req.send_json(403, _error_doc("InvalidStateTransition", "init error after init completed or already reported"))
-                return
-            error, payload = _parse_error(body, error_type_header, default_type="Runtime.Unknown")
+                return False
             self._init_error = error
             self._init_error_payload = payload
             if self._start_mono is not None:
@@ -843,220 +579,6 @@ class LambdaEmulator:
                 self._init_error_served = True
                 inv.cold = True
                 inv.init_ms = self._init_ms
-                inv.complete(self._init_error_outcome())
+                inv.complete(self._init_error_outcome_locked())
             self._cv.notify_all()
-        req.send_json(202, {"status": "OK"})
-
-    def _handle_invoke(self, req: "_Handler") -> None:
-        body, size = req.read_body(self.max_request_bytes)
-        if body is None:
-            req.send_json(
-                413,
-                _error_doc(
-                    "RequestTooLargeException",
-                    f"Request must be smaller than {self.max_request_bytes} bytes for the InvokeFunction operation",
-                ),
-            )
-            return
-        invocation_type = req.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if invocation_type != "RequestResponse":
-            req.send_json(
-                400,
-                _error_doc("InvalidParameterValueException", f"only RequestResponse invokes are emulated, not {invocation_type}"),
-            )
-            return
-        client_context = None
-        raw_cc = req.headers.get("X-Amz-Client-Context")
-        if raw_cc:
-            try:
-                client_context = base64.b64decode(raw_cc, validate=True).decode("utf-8")
-                json.loads(client_context)
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                req.send_json(400, _error_doc("InvalidRequestContentException", "X-Amz-Client-Context must be base64 JSON"))
-                return
-        try:
-            result = self.invoke(body, client_context=client_context, trace_id=req.headers.get("X-Amzn-Trace-Id"))
-        except EmulatorError as exc:
-            req.send_json(503, _error_doc("ServiceException", str(exc)))
-            return
-        headers = {"X-Amz-Executed-Version": self.function_version, "X-Amzn-RequestId": result.request_id}
-        if result.function_error:
-            headers["X-Amz-Function-Error"] = result.function_error
-        req.send(200, result.payload, result.content_type, headers)
-
-
-def _parse_error(body: Optional[bytes], header_type: Optional[str], default_type: str) -> tuple[dict, bytes]:
-    """The error document a runtime posted, completed from the error-type header when needed."""
-    doc: Optional[dict] = None
-    if body:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict):
-            doc = parsed
-    if doc is None:
-        doc = _error_doc(header_type or default_type, "" if body is None else body.decode("utf-8", "replace"))
-        return doc, _json_bytes(doc)
-    if not doc.get("errorType"):
-        doc["errorType"] = header_type or default_type
-        return doc, _json_bytes(doc)
-    assert body is not None
-    return doc, body
-
-
-def format_report(record: InvocationRecord) -> str:
-    """A REPORT line shaped like Lambda's (tab separated)."""
-    duration = record.duration_ms if record.duration_ms is not None else 0.0
-    billed = record.billed_ms if record.billed_ms is not None else 0
-    parts = [
-        f"REPORT RequestId: {record.request_id}",
-        f"Duration: {duration:.2f} ms",
-        f"Billed Duration: {billed} ms",
-        f"Memory Size: {record.memory_size_mb} MB",
-    ]
-    if record.max_memory_mb is not None:
-        parts.append(f"Max Memory Used: {int(math.ceil(record.max_memory_mb))} MB")
-    if record.cold_start and record.init_ms is not None:
-        parts.append(f"Init Duration: {record.init_ms:.2f} ms")
-    if record.status in (OUTCOME_TIMEOUT, OUTCOME_INIT_TIMEOUT):
-        parts.append("Status: timeout")
-    elif record.status in (OUTCOME_INIT_ERROR, OUTCOME_RUNTIME_EXIT, OUTCOME_RESPONSE_TOO_LARGE):
-        parts.append("Status: error")
-        if record.error_type:
-            parts.append(f"Error Type: {record.error_type}")
-    return "\t".join(parts)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "lambda-emulator"
-    server: _Server
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def setup(self) -> None:
-        super().setup()
-        try:
-            # Headers and body go out in separate writes: without this, Nagle plus delayed ACKs
-            # add ~40 ms to every event delivery.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
-        logger.debug("%s " + format, self.address_string(), *args)
-
-    # --- helpers
-
-    def read_body(self, limit: int) -> tuple[Optional[bytes], int]:
-        """The request body, or (None, size) when it is larger than ``limit`` (it is still drained)."""
-        chunks: list[bytes] = []
-        total = 0
-        keep = True
-
-        def take(data: bytes) -> None:
-            nonlocal total, keep
-            total += len(data)
-            if keep and total <= limit:
-                chunks.append(data)
-            else:
-                keep = False
-                chunks.clear()
-
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            while True:
-                line = self.rfile.readline(65537)
-                if not line:
-                    break
-                try:
-                    n = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    self.close_connection = True
-                    break
-                if n == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    break
-                remaining = n
-                while remaining:
-                    data = self.rfile.read(min(remaining, 65536))
-                    if not data:
-                        self.close_connection = True
-                        break
-                    take(data)
-                    remaining -= len(data)
-                self.rfile.readline(65537)  # CRLF after each chunk
-        else:
-            try:
-                remaining = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                remaining = 0
-            while remaining > 0:
-                data = self.rfile.read(min(remaining, 65536))
-                if not data:
-                    self.close_connection = True
-                    break
-                take(data)
-                remaining -= len(data)
-        return (b"".join(chunks) if keep else None), total
-
-    def send(self, status: int, body: bytes, content_type: str, headers: Optional[Mapping[str, str]] = None, close: bool = False) -> bool:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            if close:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-            return True
-        except OSError:
-            self.close_connection = True
-            return False
-
-    def send_json(self, status: int, doc: Any, close: bool = False) -> bool:
-        return self.send(status, _json_bytes(doc), "application/json", close=close)
-
-    def peer_closed(self) -> bool:
-        """True when the client closed its side of the connection (a dead runtime's /next)."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            if not readable:
-                return False
-            return self.connection.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
-            return True
-
-    # --- routing
-
-    def do_GET(self) -> None:  # noqa: N802 - name fixed by http.server
-        path = urlsplit(self.path).path
-        if path == _NEXT_PATH:
-            self.server.emulator._handle_next(self)
-        else:
-            self._not_found(path)
-
-    def do_POST(self) -> None:  # noqa: N802
-        emu = self.server.emulator
-        path = urlsplit(self.path).path
-        m = _INVOCATION_RE.match(path)
-        if m:
-            emu._handle_invocation_post(self, unquote(m.group(1)), m.group(2))
-            return
-        if path == _INIT_ERROR_PATH:
-            emu._handle_init_error(self)
-            return
-        if _INVOKE_RE.match(path):
-            emu._handle_invoke(self)
-            return
-        self._not_found(path)
-
-    def _not_found(self, path: str) -> None:
-        self.read_body(0)
-        self.send_json(404, _error_doc("NotFound", f"no such resource: {path}"))
+        return True

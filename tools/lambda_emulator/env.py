@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import secrets
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "000000000000"
@@ -39,10 +39,10 @@ def lambda_env(
     task_root: str = "/var/task",
     runtime_dir: str = "/var/runtime",
     execution_env: str = DEFAULT_EXECUTION_ENV,
-    log_group_name: Optional[str] = None,
-    log_stream_name: Optional[str] = None,
+    log_group_name: str | None = None,
+    log_stream_name: str | None = None,
     initialization_type: str = "on-demand",
-    extra: Optional[Mapping[str, str]] = None,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment variables Lambda sets for a runtime process (and that Powertools reads).
 
@@ -72,7 +72,7 @@ def lambda_env(
     return env
 
 
-def process_peak_rss_mb(pid: int) -> Optional[float]:
+def process_peak_rss_mb(pid: int) -> float | None:
     """Peak resident set size (VmHWM) of one process in MB, or None if it cannot be read.
 
     Counts that process only, not its children.
@@ -88,7 +88,7 @@ def process_peak_rss_mb(pid: int) -> Optional[float]:
     return None
 
 
-def merged_env(base: Optional[Mapping[str, str]], *layers: Optional[Mapping[str, str]]) -> dict[str, str]:
+def merged_env(base: Mapping[str, str] | None, *layers: Mapping[str, str] | None) -> dict[str, str]:
     """``base`` (or the current environment when None) updated by each layer in turn."""
     env = dict(os.environ if base is None else base)
     for layer in layers:

@@ -19,26 +19,14 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from tools.lambda_emulator import (
-    MAX_PAYLOAD_BYTES,
-    OUTCOME_ERROR,
-    OUTCOME_INIT_ERROR,
-    OUTCOME_INIT_TIMEOUT,
-    OUTCOME_RESPONSE_TOO_LARGE,
-    OUTCOME_RUNTIME_EXIT,
-    OUTCOME_SUCCESS,
-    OUTCOME_TIMEOUT,
-    LambdaEmulator,
-    PayloadTooLarge,
-    lambda_env,
-)
+from tools import lambda_emulator
+from tools.lambda_emulator import MAX_PAYLOAD_BYTES, LambdaEmulator, PayloadTooLarge, lambda_env
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
@@ -62,7 +50,7 @@ def ric_command(handler: str) -> list[str]:
 
 
 def http_request(
-    url_host: str, method: str, path: str, body: Optional[bytes] = None, headers: Optional[dict] = None, timeout: float = 10
+    url_host: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 10
 ) -> tuple[int, dict, bytes]:
     conn = http.client.HTTPConnection(url_host, timeout=timeout)
     try:
@@ -73,10 +61,20 @@ def http_request(
         conn.close()
 
 
-def invoke_http(emu: LambdaEmulator, event: object, headers: Optional[dict] = None) -> tuple[int, dict, bytes]:
+def invoke_http(emu: LambdaEmulator, event: object, headers: dict | None = None) -> tuple[int, dict, bytes]:
     path = f"/2015-03-31/functions/{emu.function_name}/invocations"
     body = event if isinstance(event, bytes) else json.dumps(event).encode()
     return http_request(emu.runtime_api, "POST", path, body, headers)
+
+
+def invoke_http_failing(emu: LambdaEmulator, event: object, error_type: str) -> dict:
+    """Invokes through the endpoint, expecting a function error of ``error_type``; returns its document."""
+    status, headers, body = invoke_http(emu, event)
+    assert status == 200
+    assert headers["x-amz-function-error"] == "Unhandled"
+    doc = json.loads(body)
+    assert doc["errorType"] == error_type
+    return doc
 
 
 def pid_alive(pid: int) -> bool:
@@ -160,7 +158,7 @@ def test_echo_round_trip_with_context_fields(make_emulator):
     }
     assert doc["trace_id"].startswith("Root=1-")
 
-    assert record.status == OUTCOME_SUCCESS
+    assert record.status == lambda_emulator.OUTCOME_SUCCESS
     assert record.error is None
     assert record.cold_start is True
     assert record.init_ms is not None and record.init_ms > 0
@@ -264,22 +262,18 @@ def test_runtime_api_headers_and_status_codes_seen_by_a_runtime():
         t.join(10)
         assert results[1].function_error == "Unhandled"
         assert results[1].json() == err
-        assert emu.invocations[-1].status == OUTCOME_ERROR
+        assert emu.invocations[-1].status == lambda_emulator.OUTCOME_ERROR
     finally:
         emu.stop()
 
 
 def test_handler_exception_is_reported_and_runtime_stays_warm(make_emulator):
     emu = make_emulator("sample_handler.boom")
-    status, headers, body = invoke_http(emu, {})
-    assert status == 200
-    assert headers["x-amz-function-error"] == "Unhandled"
-    doc = json.loads(body)
-    assert doc["errorType"] == "ValueError"
+    doc = invoke_http_failing(emu, {}, "ValueError")
     assert doc["errorMessage"] == "boom"
     assert any("sample_handler.py" in line for line in doc["stackTrace"])
     first = emu.invocations[-1]
-    assert first.status == OUTCOME_ERROR and first.error_type == "ValueError"
+    assert first.status == lambda_emulator.OUTCOME_ERROR and first.error_type == "ValueError"
 
     invoke_http(emu, {})
     second = emu.invocations[-1]
@@ -291,16 +285,12 @@ def test_handler_exception_is_reported_and_runtime_stays_warm(make_emulator):
 def test_timeout_kills_runtime_and_next_invoke_gets_a_fresh_one(make_emulator):
     emu = make_emulator("sample_handler.sleep", timeout=1)
     started = time.monotonic()
-    status, headers, body = invoke_http(emu, {"seconds": 5})
+    doc = invoke_http_failing(emu, {"seconds": 5}, "Sandbox.Timedout")
     elapsed = time.monotonic() - started
-    assert status == 200
-    assert headers["x-amz-function-error"] == "Unhandled"
-    doc = json.loads(body)
-    assert doc["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in doc["errorMessage"]
     assert elapsed < 4, elapsed
     timed_out = emu.invocations[-1]
-    assert timed_out.status == OUTCOME_TIMEOUT
+    assert timed_out.status == lambda_emulator.OUTCOME_TIMEOUT
     assert timed_out.duration_ms is not None and 950 <= timed_out.duration_ms < 2500
     assert "\tStatus: timeout" in timed_out.report
     old_pid = timed_out.runtime_pid
@@ -317,14 +307,10 @@ def test_timeout_kills_runtime_and_next_invoke_gets_a_fresh_one(make_emulator):
 
 def test_init_error_from_import_failure_is_returned(make_emulator):
     emu = make_emulator("broken_handler.handler")
-    status, headers, body = invoke_http(emu, {})
-    assert status == 200
-    assert headers["x-amz-function-error"] == "Unhandled"
-    doc = json.loads(body)
-    assert doc["errorType"] == "RuntimeError"
+    doc = invoke_http_failing(emu, {}, "RuntimeError")
     assert doc["errorMessage"] == "init kaboom"
     record = emu.invocations[-1]
-    assert record.status == OUTCOME_INIT_ERROR
+    assert record.status == lambda_emulator.OUTCOME_INIT_ERROR
     assert record.cold_start is True and record.init_ms is not None and record.init_ms > 0
     assert record.duration_ms is None
     first_pid = record.runtime_pid
@@ -332,7 +318,7 @@ def test_init_error_from_import_failure_is_returned(make_emulator):
     # Every following invoke tries a fresh init.
     emu.invoke({})
     again = emu.invocations[-1]
-    assert again.status == OUTCOME_INIT_ERROR and again.cold_start is True
+    assert again.status == lambda_emulator.OUTCOME_INIT_ERROR and again.cold_start is True
     assert again.runtime_pid != first_pid
 
 
@@ -350,7 +336,7 @@ def test_runtime_exiting_before_next_is_an_init_failure(make_emulator):
     assert result.function_error == "Unhandled"
     assert result.json()["errorType"] == "Runtime.ExitError"
     assert "exit status 7" in result.json()["errorMessage"]
-    assert result.record.status == OUTCOME_RUNTIME_EXIT
+    assert result.record.status == lambda_emulator.OUTCOME_RUNTIME_EXIT
     assert result.record.duration_ms is None
 
 
@@ -360,7 +346,7 @@ def test_slow_init_hits_the_init_timeout(make_emulator):
     result = emu.invoke({})
     assert time.monotonic() - started < 3
     assert result.json()["errorType"] == "Sandbox.Timedout"
-    assert result.record.status == OUTCOME_INIT_TIMEOUT
+    assert result.record.status == lambda_emulator.OUTCOME_INIT_TIMEOUT
     assert result.record.runtime_pid is not None and not pid_alive(result.record.runtime_pid)
 
 
@@ -392,13 +378,9 @@ def test_unknown_request_id_is_rejected_while_a_runtime_is_live(make_emulator):
 
 def test_oversized_response_is_an_error_and_the_runtime_is_told_413(make_emulator):
     emu = make_emulator("sample_handler.big")
-    status, headers, body = invoke_http(emu, {"bytes": MAX_PAYLOAD_BYTES + 1024})
-    assert status == 200
-    assert headers["x-amz-function-error"] == "Unhandled"
-    doc = json.loads(body)
-    assert doc["errorType"] == "Function.ResponseSizeTooLarge"
+    doc = invoke_http_failing(emu, {"bytes": MAX_PAYLOAD_BYTES + 1024}, "Function.ResponseSizeTooLarge")
     assert str(MAX_PAYLOAD_BYTES) in doc["errorMessage"]
-    assert emu.invocations[-1].status == OUTCOME_RESPONSE_TOO_LARGE
+    assert emu.invocations[-1].status == lambda_emulator.OUTCOME_RESPONSE_TOO_LARGE
     # awslambdaric logs the status code it got for its response post.
     deadline = time.monotonic() + 5
     while b"413" not in emu.log_path.read_bytes() and time.monotonic() < deadline:
@@ -428,7 +410,7 @@ def test_runtime_crash_during_invocation(make_emulator):
     assert result.function_error == "Unhandled"
     assert result.json()["errorType"] == "Runtime.ExitError"
     assert "exit status 3" in result.json()["errorMessage"]
-    assert result.record.status == OUTCOME_RUNTIME_EXIT
+    assert result.record.status == lambda_emulator.OUTCOME_RUNTIME_EXIT
     assert result.record.duration_ms is not None
 
 
