@@ -511,17 +511,26 @@ def test_sqs_buffer_path_reports_batch_item_failures_and_redrives() -> None:
 
 
 def test_alarms_cover_errors_throttles_duration_and_dlq_depth() -> None:
-    alarms = {name: body for _, name, body in all_of("resource", "aws_cloudwatch_metric_alarm", MODULE)}
-    metrics = {attr(body, "metric_name"): body for body in alarms.values()}
+    # One for_each resource over local.alarms (alarms.tf): the per-alarm values live in that map.
+    (resource,) = [body for _, _, body in all_of("resource", "aws_cloudwatch_metric_alarm", MODULE)]
+    assert attr(resource, "for_each") == "${var.create_alarms ? local.alarms : {}}"
+    assert attr(resource, "metric_name") == "${each.value.metric}"
+    assert attr(resource, "threshold") == "${each.value.threshold}"
+    assert attr(resource, "comparison_operator") == "GreaterThanThreshold"
+    assert attr(resource, "alarm_actions") == "${local.alarm_actions}"
+    (locals_,) = PARSED[MODULE / "alarms.tf"]["locals"]
+    alarms = locals_["alarms"]
+    metrics = {alarm["metric"]: alarm for alarm in alarms.values()}
     assert set(metrics) >= {"Errors", "Throttles", "Duration", "ApproximateNumberOfMessagesVisible"}
-    duration_threshold = attr(metrics["Duration"], "threshold")
+    duration_threshold = metrics["Duration"]["threshold"]
     assert "var.timeout" in duration_threshold and "1000" in duration_threshold and "var.alarm_duration_threshold_percent" in duration_threshold
     assert attr(variables(MODULE)["alarm_duration_threshold_percent"], "default") == 80
     dlq = metrics["ApproximateNumberOfMessagesVisible"]
-    assert attr(dlq, "namespace") == "AWS/SQS" and attr(dlq, "threshold") == 0
-    assert attr(dlq, "comparison_operator") == "GreaterThanThreshold"
-    for name, body in alarms.items():
-        assert attr(body, "alarm_actions") == "${local.alarm_actions}", name
+    assert dlq["namespace"] == "AWS/SQS" and dlq["threshold"] == 0
+    # Upgrading from the four count-based resources moves them instead of replacing them.
+    moved = {(m["from"], m["to"]) for m in PARSED[MODULE / "alarms.tf"]["moved"]}
+    assert moved == {(f"${{aws_cloudwatch_metric_alarm.{key}[0]}}", f'${{aws_cloudwatch_metric_alarm.this["{key}"]}}')
+                     for key in alarms}, moved
     assert "alarm_sns_topic_arn" in variables(MODULE)
 
 

@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambdas.shared.chunked_reader import ChunkedReader
 from lambdas.shared.safe_tar import ArchiveError, TarLimits, extract_tar_gz_stream
 from lambdas.shared.settings import Settings
 
@@ -59,7 +60,7 @@ class LocalModel:
     compressed_bytes: int
 
 
-class _HashingReader:
+class _HashingReader(ChunkedReader):
     """Read-ahead + SHA-256 over the S3 body, as a file-like object.
 
     A helper thread pulls 1 MiB chunks from the HTTP body, hashes them and
@@ -74,13 +75,11 @@ class _HashingReader:
     _EOF = object()
 
     def __init__(self, raw: BinaryIO) -> None:
+        super().__init__(self._CHUNK)
         self._raw = raw
         self._sha = hashlib.sha256()
         self._queue: queue.Queue = queue.Queue(maxsize=self._DEPTH)
         self._stop = threading.Event()
-        self._buf = b""
-        self._pos = 0
-        self._finished = False  # no more data will come (EOF or error)
         self._complete = False  # reached EOF without error
         self.count = 0
         self._thread = threading.Thread(target=self._pump, name="model-download", daemon=True)
@@ -109,26 +108,14 @@ class _HashingReader:
         except BaseException as exc:  # handed to the consumer
             self._put(exc)
 
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            parts = []
-            while chunk := self.read(self._CHUNK):
-                parts.append(chunk)
-            return b"".join(parts)
-        if self._pos >= len(self._buf):
-            if self._finished:
-                return b""
-            item = self._queue.get()
-            if item is self._EOF:
-                self._finished = self._complete = True
-                return b""
-            if isinstance(item, BaseException):
-                self._finished = True
-                raise item
-            self._buf, self._pos = item, 0
-        out = self._buf[self._pos:self._pos + size]
-        self._pos += len(out)
-        return out
+    def _next_chunk(self) -> bytes | None:
+        item = self._queue.get()
+        if item is self._EOF:
+            self._complete = True
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
     def hexdigest(self) -> str:
         if not self._complete:

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from lambdas.shared.chunked_reader import ChunkedReader
+
 _CHUNK = 1 << 20
 # Per-member allowance for tar headers/padding when bounding the raw stream.
 _HEADER_ALLOWANCE = 3 * 512
@@ -69,7 +71,7 @@ class ExtractStats:
     bytes_written: int
 
 
-class _GunzipReader:
+class _GunzipReader(ChunkedReader):
     """Streaming gunzip over a file-like object, in 1 MiB steps.
 
     zlib in gzip mode (wbits=31) parses the header and verifies the CRC-32
@@ -83,11 +85,9 @@ class _GunzipReader:
     _STEP = 1 << 20
 
     def __init__(self, raw: BinaryIO) -> None:
+        super().__init__(self._STEP)
         self._raw = raw
         self._d = zlib.decompressobj(wbits=31)
-        self._out = b""
-        self._pos = 0
-        self._done = False
 
     def _next_input(self) -> bytes | None:
         """Compressed bytes to feed next, or None at a clean end of stream."""
@@ -109,27 +109,15 @@ class _GunzipReader:
             if not rest:
                 return None
 
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            chunks = []
-            while chunk := self.read(self._STEP):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        while self._pos >= len(self._out):
-            if self._done:
-                return b""
-            data = self._next_input()
-            if data is None:
-                self._done = True
-                return b""
-            try:
-                self._out, self._pos = self._d.decompress(data, self._STEP), 0
-            except zlib.error as exc:
-                # Raised as our own type: tarfile would rewrap zlib.error.
-                raise CorruptArchiveError(f"archive is not valid gzip: {exc}") from None
-        out = self._out[self._pos:self._pos + size]
-        self._pos += len(out)
-        return out
+    def _next_chunk(self) -> bytes | None:
+        data = self._next_input()
+        if data is None:
+            return None
+        try:
+            return self._d.decompress(data, self._STEP)
+        except zlib.error as exc:
+            # Raised as our own type: tarfile would rewrap zlib.error.
+            raise CorruptArchiveError(f"archive is not valid gzip: {exc}") from None
 
 
 class _BoundedReader:

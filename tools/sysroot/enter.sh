@@ -9,6 +9,8 @@
 # The repository and Bazel's caches appear at the same absolute paths inside, so paths Bazel prints are valid
 # on the host too.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mode=$1
 shift
@@ -86,7 +88,7 @@ fi
 # same way inside as outside. Config files are copied; local directories they name are bound read-only.
 # Under sudo the caller's own files count, not root's (tools/bazel passes the caller's HOME).
 home=${TOOLS_BAZEL_CALLER_HOME:-$HOME}
-pip_files=(/etc/pip.conf /etc/xdg/pip/pip.conf "$home/.config/pip/pip.conf" "$home/.pip/pip.conf" "${PIP_CONFIG_FILE:-}")
+mapfile -t pip_files < <(pip_config_files)
 rm -rf "$sysroot/etc/xdg/pip" "$sysroot/etc/pip.conf" "$sysroot/root/.config/pip"
 for f in "${pip_files[@]}"; do
   [ -n "$f" ] && [ -f "$f" ] || continue

@@ -10,6 +10,14 @@ sysroot_cache_dir() {
   printf '%s\n' "${TOOLS_BAZEL_SYSROOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/analysis-lambda-sysroot}"
 }
 
+# The pip configuration files pip itself reads (global, user, PIP_CONFIG_FILE), one a line, as the caller sees them:
+# under sudo the caller's HOME (TOOLS_BAZEL_CALLER_HOME), not root's. preflight.sh hashes them, enter.sh copies them.
+pip_config_files() {
+  local home=${TOOLS_BAZEL_CALLER_HOME:-$HOME}
+  printf '%s\n' /etc/pip.conf /etc/xdg/pip/pip.conf "$home/.config/pip/pip.conf" "$home/.pip/pip.conf" \
+    ${PIP_CONFIG_FILE:+"$PIP_CONFIG_FILE"}
+}
+
 # The files that decide what the sysroot contains. enter.sh, this file and the other sourced helpers only use it,
 # so editing them does not force a rebuild.
 SYSROOT_DEFINITION=(packages.txt debian-snapshot.txt bootstrap.sh bazelrc stubs)

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Checks tools/bazel makes before Bazel starts, so a missing input is one clear sentence instead of a stack trace
-# from deep inside a repository rule. Sourced, never run.
+# from deep inside a repository rule. Sourced after lib.sh (pip_config_files), never run.
 
 # The locked torch (a CPU build, `+cpu`) is not on PyPI: only the PyTorch CPU index serves it, and pip finds that
 # index only through its configuration (pip.conf, PIP_* variables), which tools/bazel carries into the sysroot.
@@ -11,10 +11,11 @@ torch_problem() { # torch_problem LOCK_FILE STAMP_DIR
   [ -n "$wanted" ] || return 0
   # Without a host pip there is nothing to ask; pip inside the sysroot will say it itself.
   if ! python3 -m pip --version >/dev/null 2>&1; then return 0; fi
+  local pip_files
+  mapfile -t pip_files < <(pip_config_files)
   key=$({
     echo "$wanted"
-    cat /etc/pip.conf /etc/xdg/pip/pip.conf "${TOOLS_BAZEL_CALLER_HOME:-$HOME}/.config/pip/pip.conf" \
-      "${TOOLS_BAZEL_CALLER_HOME:-$HOME}/.pip/pip.conf" "${PIP_CONFIG_FILE:-/dev/null}" 2>/dev/null
+    cat "${pip_files[@]}" 2>/dev/null
     env | grep '^PIP_' | sort
   } | sha256sum | cut -c1-16)
   [ ! -f "$stamp_dir/torch-$key" ] || return 0

@@ -65,12 +65,7 @@ output "kms_key_arn" {
 
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms, by purpose (empty when create_alarms is false)."
-  value = var.create_alarms ? {
-    errors    = aws_cloudwatch_metric_alarm.errors[0].arn
-    throttles = aws_cloudwatch_metric_alarm.throttles[0].arn
-    duration  = aws_cloudwatch_metric_alarm.duration[0].arn
-    dlq_depth = aws_cloudwatch_metric_alarm.dlq_depth[0].arn
-  } : {}
+  value       = { for purpose, alarm in aws_cloudwatch_metric_alarm.this : purpose => alarm.arn }
 }
 
 output "deploy_role_kms_policy_json" {

@@ -22,9 +22,6 @@ from pathlib import Path
 
 import pytest
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-
 from tools import lambda_emulator
 from tools.lambda_emulator import MAX_PAYLOAD_BYTES, LambdaEmulator, PayloadTooLarge, lambda_env
 
@@ -585,7 +582,3 @@ def test_cli_serves_the_invoke_endpoint(tmp_path):
     while pid_alive(runtime_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_alive(runtime_pid)
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q"]))

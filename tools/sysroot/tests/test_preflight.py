@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 PREFLIGHT = Path(__file__).resolve().parents[1] / "preflight.sh"
+LIB = PREFLIGHT.with_name("lib.sh")
 LOCK = "torch==2.13.0+cpu \\\n    --hash=sha256:00\n"
 
 
@@ -22,7 +23,7 @@ def check(tmp_path: Path, versions: str, env: dict[str, str] | None = None) -> t
     )
     (bin_dir / "python3").chmod(0o755)
     (tmp_path / "lock.txt").write_text(LOCK)
-    script = f'. "{PREFLIGHT}"; torch_problem "{tmp_path}/lock.txt" "{tmp_path}/stamps"'
+    script = f'. "{LIB}"; . "{PREFLIGHT}"; torch_problem "{tmp_path}/lock.txt" "{tmp_path}/stamps"'
     environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), **(env or {})}
     result = subprocess.run(["bash", "-c", script], env=environment, capture_output=True, text=True, check=True)
     return result.stdout.strip(), len(calls.read_text().splitlines()) if calls.exists() else 0

@@ -88,7 +88,7 @@ run "direct_sns_path_by_digest" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.duration) == 1 && aws_cloudwatch_metric_alarm.duration[0].threshold == 96000
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 4 && aws_cloudwatch_metric_alarm.this["duration"].threshold == 96000
     error_message = "Duration alarm at 80% of the 120 s timeout (96000 ms) expected."
   }
 
