@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+# `rehearsal` is a top-level package, as for the entry point, which the host python runs outside Bazel.
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from rehearsal.cache_actions import input_lines  # noqa: E402
