@@ -11,6 +11,8 @@ import os
 import secrets
 from collections.abc import Mapping
 
+from tools.procfs import status_kb
+
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "000000000000"
 DEFAULT_FUNCTION_VERSION = "$LATEST"
@@ -77,15 +79,8 @@ def process_peak_rss_mb(pid: int) -> float | None:
 
     Counts that process only, not its children.
     """
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    parts = line.split()
-                    return int(parts[1]) / 1024.0  # the kernel reports kB
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+    peak_kb = status_kb(pid, "VmHWM").get("VmHWM")
+    return None if peak_kb is None else peak_kb / 1024.0
 
 
 def merged_env(base: Mapping[str, str] | None, *layers: Mapping[str, str] | None) -> dict[str, str]:
