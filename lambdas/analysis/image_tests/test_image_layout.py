@@ -117,7 +117,10 @@ def test_config_runs_awslambdaric_as_non_root_with_caches_in_tmp(config):
     for key in ("HF_HOME", "TRANSFORMERS_CACHE", "XDG_CACHE_HOME"):
         assert env[key].startswith("/tmp"), key
     labels = runtime["Labels"]
-    assert len(labels["org.opencontainers.image.revision"]) == 40, labels
+    # Tests build without --stamp: the revision label is stamped into pushed images only, so an unstamped image
+    # depends on nothing but its sources (a docs-only commit keeps its digest). tools/oci's assemble_test and
+    # stamp_test cover the stamped side.
+    assert "org.opencontainers.image.revision" not in labels, f"an unstamped image carries a revision: {labels}"
     assert labels["sentiment.model-contract"]
     assert config["architecture"] == "amd64" and config["os"] == "linux"
 
