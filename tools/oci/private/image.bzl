@@ -24,6 +24,9 @@ def _layer_of(ctx, target, index):
     )
     return blob, descriptor
 
+def _quotes_status(ctx):
+    return any(["{STABLE_" in value for value in ctx.attr.labels.values() + ctx.attr.annotations.values()])
+
 def _oci_image_impl(ctx):
     layout = ctx.actions.declare_directory(ctx.label.name)
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
@@ -52,9 +55,9 @@ def _oci_image_impl(ctx):
         blob, descriptor = _layer_of(ctx, target, index)
         args.add_all("--layer", [blob, descriptor])
         inputs += [blob, descriptor]
-    # Only a stamped image reads the workspace status: as an input, the status file would rerun this action, and
-    # change nothing but the revision label, after every commit.
-    if is_stamped(ctx):
+    # Only a stamped image that quotes a status key reads the workspace status: as an input, the status file
+    # reruns this action after every commit, and would change nothing but the revision label.
+    if is_stamped(ctx) and _quotes_status(ctx):
         args.add("--stamp-info-file", ctx.info_file)
         inputs.append(ctx.info_file)
 

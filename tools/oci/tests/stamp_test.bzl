@@ -29,11 +29,17 @@ _unstamped_under_flag_test = analysistest.make(_unstamped_impl, config_settings 
 _stamped_under_flag_test = analysistest.make(_stamped_impl, config_settings = _STAMP_FLAG)
 
 def stamp_test_suite(name):
-    """Three images (stamp -1, 0, 1) that quote a status key, checked with and without --stamp."""
-    for suffix, stamp in (("follows_flag", -1), ("never", 0), ("always", 1)):
+    """Images with stamp -1, 0 and 1 that quote a status key, and one that quotes none, with and without --stamp."""
+    revision = {"org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}"}
+    for suffix, stamp, labels in (
+        ("follows_flag", -1, revision),
+        ("never", 0, revision),
+        ("always", 1, revision),
+        ("always_but_quotes_no_key", 1, {"org.opencontainers.image.title": "probe"}),
+    ):
         oci_image(
             name = "%s_%s" % (name, suffix),
-            labels = {"org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}"},
+            labels = labels,
             stamp = stamp,
             tags = ["manual"],  # analysed by the tests below, never built
         )
@@ -42,6 +48,8 @@ def stamp_test_suite(name):
         "stamp_flag_stamps": (_stamped_under_flag_test, "follows_flag"),
         "stamp_0_ignores_the_flag": (_unstamped_under_flag_test, "never"),
         "stamp_1_stamps_without_the_flag": (_stamped_test, "always"),
+        # Nothing to expand, so no status file to rerun on (the base image, say, under --stamp).
+        "stamping_without_keys_reads_no_status": (_unstamped_under_flag_test, "always_but_quotes_no_key"),
     }
     for test_name, (test, image) in tests.items():
         test(name = "%s_%s" % (name, test_name), target_under_test = ":%s_%s" % (name, image))
