@@ -72,9 +72,10 @@ def _compressor(pigz: str | None) -> list[str]:
     if not pigz or shutil.which(pigz) is None:
         raise RuntimeError(PIGZ_MISSING.format(pigz=pigz))
     version = subprocess.run([pigz, "--version"], capture_output=True, text=True, env=_pigz_environment())
-    if not (version.stdout + version.stderr).startswith("pigz "):
-        raise RuntimeError(f"layer: {pigz} is not pigz (its --version says {(version.stdout + version.stderr)[:60]!r}); "
-                           "layers are compressed with pigz only")
+    said = version.stdout + version.stderr
+    if not said.startswith("pigz "):
+        raise RuntimeError(f"layer: {pigz} is not pigz (its --version says {said[:60]!r}); layers are compressed "
+                           "with pigz only")
     return [pigz, "-n", "-6", "-c"]
 
 

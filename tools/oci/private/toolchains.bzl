@@ -19,7 +19,7 @@ def _oci_tool_impl(ctx):
     if bool(ctx.attr.path) == bool(ctx.attr.tool):
         fail("%s: give exactly one of `path` and `tool`" % ctx.label)
     if ctx.attr.path and not ctx.attr.path.startswith("/"):
-        fail("%s: `path` must be absolute (an action's working directory is its sandbox), got %r" % (ctx.label, ctx.attr.path))
+        fail("%s: `path` must be absolute (an action runs in its sandbox), got %r" % (ctx.label, ctx.attr.path))
     executable = ctx.executable.tool
     return [platform_common.ToolchainInfo(
         # The program as a build action names it (a Bazel-built one by its exec path).
@@ -35,8 +35,10 @@ oci_tool = rule(
     doc = """One program for the OCI rules, as a toolchain's implementation: a preinstalled binary (`path`) or a
     Bazel-built / downloaded one (`tool`). Wrap it in a `toolchain()` of the program's toolchain type.""",
     attrs = {
-        "path": attr.string(doc = "Absolute path of a preinstalled binary, e.g. /usr/bin/skopeo. Not tracked by Bazel: " +
-                                  "replacing the binary in place does not rebuild anything."),
+        "path": attr.string(
+            doc = "Absolute path of a preinstalled binary, e.g. /usr/bin/skopeo. Not tracked by Bazel: replacing " +
+                  "the binary in place rebuilds nothing.",
+        ),
         "tool": attr.label(
             doc = "The binary as a target (e.g. from http_file); a hermetic alternative to `path`.",
             executable = True,
