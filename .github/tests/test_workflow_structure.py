@@ -303,8 +303,9 @@ def test_push_job_builds_before_it_has_credentials_then_pushes_and_hands_off_the
     assert steps(job)[upload]["with"]["if-no-files-found"] == "error"
 
     def flags(step: dict[str, Any]) -> str:
-        return re.search(r'//lambdas/analysis:push (--config=ci "\$\{remote\[@\]\}")', step["run"]).group(1)
+        return re.search(r'//lambdas/analysis:push (--config=ci --stamp "\$\{remote\[@\]\}")', step["run"]).group(1)
 
+    # --stamp: only the pushed image carries the revision label (tools/oci stamps nothing unasked).
     assert flags(steps(job)[build]) == flags(steps(job)[push]), "same flags, so run reuses what build built"
 
 

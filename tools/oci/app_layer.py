@@ -1,6 +1,6 @@
 """Packs the application's Python sources into one reproducible layer under the Lambda task root.
 
-    app_layer.py --out BLOB --descriptor JSON --root /var/task SRC...
+    app_layer.py --out BLOB --descriptor JSON --pigz PIGZ --root /var/task SRC...
 
 Each SRC is a workspace-relative path (a py_library's source); it lands at ROOT/SRC, with its byte code
 precompiled for the image's interpreter and every package directory given an __init__.py if it lacks one.
@@ -11,13 +11,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tools.oci.layer import compile_bytecode, write_layer
+from tools.oci.layer import add_output_arguments, compile_bytecode, write_layer
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--descriptor", type=Path, required=True)
+    add_output_arguments(parser)
     parser.add_argument("--root", default="/var/task")
     parser.add_argument("srcs", nargs="+")
     args = parser.parse_args()
@@ -35,7 +34,7 @@ def main() -> None:
                     break
                 (package / "__init__.py").touch(exist_ok=True)
         compile_bytecode(task_root, stage)
-        write_layer(stage, args.out, args.descriptor)
+        write_layer(stage, args.out, args.descriptor, args.pigz)
 
 
 if __name__ == "__main__":

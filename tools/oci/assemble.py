@@ -1,11 +1,13 @@
 """Assembles an OCI image layout (image spec 1.1) from an optional base layout and prebuilt layers.
 
-    assemble.py --spec SPEC.json --out DIR --digest-out FILE [--base DIR] [--info-file F]... [--layer BLOB DESC]...
+    assemble.py --spec SPEC.json --out DIR --digest-out FILE [--base DIR] [--stamp-info-file F] [--layer BLOB DESC]...
 
 SPEC holds the rules_oci-style attributes (entrypoint, cmd, env, user, workdir, labels, annotations, os,
-architecture). Label and annotation values may name workspace status keys as {STABLE_KEY}; they are replaced
-from the --info-file files. The output is index.json, oci-layout and blobs/sha256/*, with one image manifest;
-DIGEST_OUT receives that manifest's digest.
+architecture). Label and annotation values may name workspace status keys as {STABLE_KEY}. Stamped (oci_image
+passes Bazel's stable-status.txt as --stamp-info-file), they are replaced from it, and a key it lacks is an error.
+Unstamped, an entry naming a key is left out: the image then depends on nothing but its sources, and a value such
+as "unknown" would be a label that looks like data. The output is index.json, oci-layout and blobs/sha256/*, with
+one image manifest; DIGEST_OUT receives that manifest's digest.
 """
 
 import argparse
@@ -42,20 +44,29 @@ def read_base(base: Path) -> tuple[dict, list[dict], Path]:
     return config, manifest["layers"], base / "blobs/sha256"
 
 
-def status_values(info_files: list[Path]) -> dict[str, str]:
+STATUS_KEY = re.compile(r"\{(STABLE_[A-Z0-9_]+)\}")
+
+
+def status_values(info_file: Path) -> dict[str, str]:
     values = {}
-    for info in info_files:
-        for line in info.read_text().splitlines():
-            key, _, value = line.partition(" ")
-            values[key] = value
+    for line in info_file.read_text().splitlines():
+        key, _, value = line.partition(" ")
+        values[key] = value
     return values
 
 
-def substitute(mapping: dict[str, str], status: dict[str, str]) -> dict[str, str]:
-    def one(value: str) -> str:
-        return re.sub(r"\{(STABLE_[A-Z0-9_]+)\}", lambda m: status.get(m.group(1), "unknown"), value)
+def stamp(mapping: dict[str, str], status: dict[str, str] | None) -> dict[str, str]:
+    """MAPPING with {STABLE_KEY} expanded from STATUS, or, unstamped (STATUS None), without the entries naming one."""
+    if status is None:
+        return {key: value for key, value in mapping.items() if not STATUS_KEY.search(value)}
 
-    return {key: one(value) for key, value in mapping.items()}
+    def expand(match: re.Match) -> str:
+        if match.group(1) not in status:
+            raise SystemExit(f"assemble: {match.group(1)} is not in the workspace status (tools/workspace_status.sh "
+                             "prints the keys; it leaves out a value it cannot determine)")
+        return status[match.group(1)]
+
+    return {key: STATUS_KEY.sub(expand, value) for key, value in mapping.items()}
 
 
 def merge_env(base_env: list[str], env: dict[str, str]) -> list[str]:
@@ -70,11 +81,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--digest-out", type=Path, required=True)
     parser.add_argument("--base", type=Path)
-    parser.add_argument("--info-file", type=Path, action="append", default=[])
+    parser.add_argument("--stamp-info-file", type=Path, help="Bazel's stable-status.txt; given only when stamping")
     parser.add_argument("--layer", nargs=2, type=Path, action="append", default=[], metavar=("BLOB", "DESCRIPTOR"))
     args = parser.parse_args()
     spec = json.loads(args.spec.read_text())
-    status = status_values(args.info_file)
+    status = status_values(args.stamp_info_file) if args.stamp_info_file else None
 
     blobs = args.out / "blobs/sha256"
     blobs.mkdir(parents=True)
@@ -99,8 +110,9 @@ def main() -> None:
     for key, field in (("entrypoint", "Entrypoint"), ("cmd", "Cmd"), ("user", "User"), ("workdir", "WorkingDir")):
         if spec.get(key) is not None:
             runtime[field] = spec[key]
-    if spec.get("labels"):
-        runtime["Labels"] = {**runtime.get("Labels", {}), **substitute(spec["labels"], status)}
+    labels = {**runtime.get("Labels", {}), **stamp(spec.get("labels", {}), status)}
+    if labels:
+        runtime["Labels"] = labels
     config["created"] = CREATED
     config["architecture"], config["os"] = spec["architecture"], spec["os"]
 
@@ -111,8 +123,9 @@ def main() -> None:
         "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": put_blob(blobs, config_bytes), "size": len(config_bytes)},
         "layers": layers,
     }
-    if spec.get("annotations"):
-        manifest["annotations"] = substitute(spec["annotations"], status)
+    annotations = stamp(spec.get("annotations", {}), status)
+    if annotations:
+        manifest["annotations"] = annotations
     manifest_bytes = canonical(manifest)
     manifest_digest = put_blob(blobs, manifest_bytes)
     index = {

@@ -1,6 +1,6 @@
 """Unpacks Debian packages into one reproducible layer: the Lambda-compatible Python 3.11 base.
 
-    deb_layer.py --out BLOB --descriptor JSON --user NAME:UID:GID DEB...
+    deb_layer.py --out BLOB --descriptor JSON --pigz PIGZ --user NAME:UID:GID DEB...
 
 dpkg-deb does the unpacking. What the packages' maintainer scripts would do at install time and an image needs
 is done here instead: the CA bundle (update-ca-certificates), /etc/passwd and /etc/group with a non-root user,
@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tools.oci.layer import write_layer
+from tools.oci.layer import add_output_arguments, write_layer
 
 # Documentation adds size and nothing at run time; copyright files stay for license compliance.
 DROPPED = ("usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian", "usr/share/doc-base")
@@ -60,8 +60,7 @@ def accounts(root: Path, user: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--descriptor", type=Path, required=True)
+    add_output_arguments(parser)
     parser.add_argument("--user", required=True, help="NAME:UID:GID of the non-root user")
     parser.add_argument("debs", type=Path, nargs="+")
     args = parser.parse_args()
@@ -80,7 +79,7 @@ def main() -> None:
             python.symlink_to("python3.11")
         for rel in ("tmp", "var/task", "root"):
             (root / rel).mkdir(parents=True, exist_ok=True)
-        write_layer(root, args.out, args.descriptor, modes={"tmp": 0o1777, "root": 0o700})
+        write_layer(root, args.out, args.descriptor, args.pigz, modes={"tmp": 0o1777, "root": 0o700})
 
 
 if __name__ == "__main__":

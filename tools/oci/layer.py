@@ -56,29 +56,50 @@ def _entries(root: Path) -> list[str]:
 
 
 PIGZ_MISSING = (
-    "layer: pigz is not on PATH. Layers are compressed with pigz only: gzip, or another pigz version, gives "
-    "different bytes and so a different digest. pigz is in the project's Debian sysroot "
-    "(tools/sysroot/packages.txt); build through tools/bazel, which runs Bazel inside it, rather than a host Bazel."
+    "layer: no pigz at {pigz!r}. Layers are compressed with pigz only: gzip, or another pigz version, gives different "
+    "bytes and so a different digest. The rules pass the pigz toolchain's binary (//tools/oci/toolchains; by default "
+    "the Debian sysroot's /usr/bin/pigz, tools/sysroot/packages.txt): build through tools/bazel, which runs Bazel "
+    "inside that sysroot, rather than a host Bazel."
 )
 
 
-def _compressor() -> list[str]:
-    """pigz -n (no name, no timestamp), or an error: never another compressor, whose bytes would differ."""
-    pigz = shutil.which("pigz")
-    if pigz is None:
-        raise RuntimeError(PIGZ_MISSING)
+def _compressor(pigz: str | None) -> list[str]:
+    """pigz -n (no name, no timestamp), or an error: never another compressor, whose bytes would differ.
+
+    PIGZ is the program the toolchain names; it is checked to be pigz, so a toolchain pointing at gzip fails here
+    instead of shipping gzip's bytes.
+    """
+    if not pigz or shutil.which(pigz) is None:
+        raise RuntimeError(PIGZ_MISSING.format(pigz=pigz))
+    version = subprocess.run([pigz, "--version"], capture_output=True, text=True, env=_pigz_environment())
+    said = version.stdout + version.stderr
+    if not said.startswith("pigz "):
+        raise RuntimeError(f"layer: {pigz} is not pigz (its --version says {said[:60]!r}); layers are compressed "
+                           "with pigz only")
     return [pigz, "-n", "-6", "-c"]
 
 
+def _pigz_environment() -> dict[str, str]:
+    """This process's environment without PIGZ, which pigz reads as extra options (e.g. PIGZ=-9: other bytes)."""
+    return {key: value for key, value in os.environ.items() if key != "PIGZ"}
+
+
+def add_output_arguments(parser) -> None:
+    """--out, --descriptor and --pigz, which every layer tool takes."""
+    parser.add_argument("--out", type=Path, required=True, help="the layer blob (.tar.gz) to write")
+    parser.add_argument("--descriptor", type=Path, required=True, help="the descriptor JSON to write")
+    parser.add_argument("--pigz", required=True, help="the pigz binary (the rules pass the pigz toolchain's)")
+
+
 @contextlib.contextmanager
-def gzip_blob(blob_out: Path, descriptor_out: Path, **extra):
-    """Yields a writer for a layer's uncompressed tar stream; on exit BLOB_OUT holds it gzip-compressed
+def gzip_blob(blob_out: Path, descriptor_out: Path, pigz: str | None, **extra):
+    """Yields a writer for a layer's uncompressed tar stream; on exit BLOB_OUT holds it compressed by PIGZ
     (pigz -n: no name, no timestamp) and DESCRIPTOR_OUT its descriptor: mediaType, digest, size, diff_id,
     uncompressed_size and EXTRA.
     """
-    compressor = _compressor()
+    compressor = _compressor(pigz)
     with open(blob_out, "wb") as out:
-        proc = subprocess.Popen(compressor, stdin=subprocess.PIPE, stdout=out)
+        proc = subprocess.Popen(compressor, stdin=subprocess.PIPE, stdout=out, env=_pigz_environment())
         writer = _HashingWriter(proc.stdin)
         yield writer
         proc.stdin.close()
@@ -100,9 +121,9 @@ def gzip_blob(blob_out: Path, descriptor_out: Path, **extra):
     descriptor_out.write_text(json.dumps(descriptor, indent=2, sort_keys=True) + "\n")
 
 
-def write_layer(root: Path, blob_out: Path, descriptor_out: Path, modes: dict[str, int] | None = None,
-                owners: dict[str, tuple[int, int]] | None = None) -> None:
-    """Tars ROOT's contents (paths relative to it become absolute in the image) into BLOB_OUT, gzip-compressed.
+def write_layer(root: Path, blob_out: Path, descriptor_out: Path, pigz: str | None,
+                modes: dict[str, int] | None = None, owners: dict[str, tuple[int, int]] | None = None) -> None:
+    """Tars ROOT's contents (paths relative to it become absolute in the image) into BLOB_OUT, compressed by PIGZ.
 
     modes/owners override the normalised mode or the root:root owner of given relative paths (e.g. "tmp").
     Writes the descriptor (see gzip_blob) with the entry count.
@@ -110,7 +131,7 @@ def write_layer(root: Path, blob_out: Path, descriptor_out: Path, modes: dict[st
     modes = modes or {}
     owners = owners or {}
     entries = _entries(root)
-    with gzip_blob(blob_out, descriptor_out, entries=len(entries)) as writer:
+    with gzip_blob(blob_out, descriptor_out, pigz, entries=len(entries)) as writer:
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             for rel in entries:
                 full = root / rel

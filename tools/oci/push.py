@@ -56,20 +56,20 @@ def transport_flags(host: str, tmp: Path) -> tuple[list[str], list[str]]:
     return dest, inspect
 
 
-def served_digest(reference: str, inspect_flags: list[str]) -> str | None:
+def served_digest(program: str, reference: str, inspect_flags: list[str]) -> str | None:
     """Digest of the manifest the registry serves at REFERENCE (repo:tag or repo@digest), None when it serves none.
 
     The digest is computed from the raw bytes, so it is the same one the registry addresses the manifest by. Any
     failure (unknown tag or digest, no such repository, no access) counts as "not there": the copy that follows
     then reports the real error, if there is one.
     """
-    result = subprocess.run(["skopeo", "--insecure-policy", "inspect", "--raw", *inspect_flags, f"docker://{reference}"],
+    result = subprocess.run([program, "--insecure-policy", "inspect", "--raw", *inspect_flags, f"docker://{reference}"],
                             capture_output=True)
     return f"sha256:{hashlib.sha256(result.stdout).hexdigest()}" if result.returncode == 0 else None
 
 
-def skopeo(*args: str) -> str:
-    result = subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True, text=True)
+def skopeo(program: str, *args: str) -> str:
+    result = subprocess.run([program, "--insecure-policy", *args], capture_output=True, text=True)
     if result.returncode != 0:
         fail(f"skopeo {args[0]} failed:\n{result.stderr.strip()}")
     return result.stdout
@@ -82,6 +82,9 @@ def main() -> None:
     parser.add_argument("--repository", default="", help="registry/repository to push to")
     parser.add_argument("--tag", action="append", default=[], help="tag(s) to push; default build-<digest prefix>")
     parser.add_argument("--handoff-file", default="", help="workspace-relative JSON file for Terraform")
+    # oci_push passes the skopeo toolchain's binary; tests and scripts that run push.py directly get $OCI_SKOPEO,
+    # else skopeo from PATH (the sysroot's).
+    parser.add_argument("--skopeo", default=os.environ.get("OCI_SKOPEO", "skopeo"), help="the skopeo binary")
     args = parser.parse_args()
 
     repository = args.repository or os.environ.get("OCI_PUSH_REPOSITORY", "") or args.default_repository
@@ -99,19 +102,19 @@ def main() -> None:
         # Already there (a re-run of the same build)? Then copying would only re-PUT the manifest, which immutable
         # tags reject. A tag that is missing, or that names another digest, is still copied (and fails on ECR if
         # the tag exists: retagging is exactly what immutability forbids).
-        held = served_digest(f"{repository}@{digest}", inspect_flags) == digest
+        held = served_digest(args.skopeo, f"{repository}@{digest}", inspect_flags) == digest
         for tag in tags:
-            if held and served_digest(f"{repository}:{tag}", inspect_flags) == digest:
+            if held and served_digest(args.skopeo, f"{repository}:{tag}", inspect_flags) == digest:
                 print(f"push: {repository}:{tag} already is {digest}; nothing to upload", file=sys.stderr)
                 continue
             digestfile = Path(tmp) / "digest"
             print(f"push: {repository}:{tag}", file=sys.stderr)
-            skopeo("copy", "--preserve-digests", f"--digestfile={digestfile}", *dest_flags,
+            skopeo(args.skopeo, "copy", "--preserve-digests", f"--digestfile={digestfile}", *dest_flags,
                    f"oci:{args.image}", f"docker://{repository}:{tag}")
             pushed = digestfile.read_text().strip()
             if pushed != digest:
                 fail(f"the registry stored {pushed}, but the built manifest is {digest}")
-        raw = json.loads(skopeo("inspect", "--raw", *inspect_flags, f"docker://{repository}@{digest}"))
+        raw = json.loads(skopeo(args.skopeo, "inspect", "--raw", *inspect_flags, f"docker://{repository}@{digest}"))
         if raw.get("mediaType") not in MANIFEST_MEDIA_TYPES:
             fail(f"{repository}@{digest} reads back as {raw.get('mediaType')}, not an image manifest")
 

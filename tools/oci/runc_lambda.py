@@ -20,6 +20,7 @@ namespace, so a container that shares the host's network gets a read-only bind o
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -27,6 +28,12 @@ import uuid
 from pathlib import Path
 
 MIB = 1024 * 1024
+# Not toolchain-resolved: this library runs inside many tests and binaries (image smoke test, e2e test, the local
+# runner, the cold-start bench), each of which would need the toolchain variables wired in. It takes the programs
+# from $OCI_UMOCI / $OCI_RUNC when set (e.g. env = {"OCI_RUNC": "$(RUNC)"} with the toolchain variables target,
+# //tools/oci/toolchains:variables), else from PATH: the sysroot's, which the default toolchains name too.
+UMOCI = os.environ.get("OCI_UMOCI", "umoci")
+RUNC = os.environ.get("OCI_RUNC", "runc")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # config.json annotation: "enforced: ..." or "not enforced: <why>".
 MEMORY_LIMIT = "org.analysis-lambda.memory-limit"
@@ -48,7 +55,7 @@ def unpack(layout: Path, workdir: Path, ref: str = "latest") -> Path:
     """umoci unpack of LAYOUT:REF into WORKDIR/bundle; returns the bundle directory."""
     bundle = workdir / "bundle"
     result = subprocess.run(
-        ["umoci", "unpack", "--image", f"{layout}:{ref}", str(bundle)], capture_output=True, text=True
+        [UMOCI, "unpack", "--image", f"{layout}:{ref}", str(bundle)], capture_output=True, text=True
     )
     if result.returncode != 0:
         raise RuntimeError(f"umoci unpack {layout}:{ref} failed:\n{result.stderr}")
@@ -292,14 +299,14 @@ def start(bundle: Path, state_dir: Path, container_id: str | None = None, **pope
     """Starts the container in the foreground of a child process; returns it and the container id."""
     container_id = container_id or f"lambda-{uuid.uuid4().hex[:12]}"
     proc = subprocess.Popen(
-        ["runc", "--root", str(state_dir), "run", "--bundle", str(bundle), container_id], **popen
+        [RUNC, "--root", str(state_dir), "run", "--bundle", str(bundle), container_id], **popen
     )
     return proc, container_id
 
 
 def stop(state_dir: Path, container_id: str) -> None:
-    subprocess.run(["runc", "--root", str(state_dir), "kill", container_id, "KILL"], capture_output=True)
-    subprocess.run(["runc", "--root", str(state_dir), "delete", "--force", container_id], capture_output=True)
+    subprocess.run([RUNC, "--root", str(state_dir), "kill", container_id, "KILL"], capture_output=True)
+    subprocess.run([RUNC, "--root", str(state_dir), "delete", "--force", container_id], capture_output=True)
 
 
 def run(bundle: Path, timeout: float = 120, state_dir: Path | None = None) -> RunResult:
@@ -324,8 +331,8 @@ def run(bundle: Path, timeout: float = 120, state_dir: Path | None = None) -> Ru
 
 def host_can_run_containers() -> str | None:
     """None when runc and umoci are usable here, else the reason (for a clear test failure, never a skip)."""
-    for tool in ("runc", "umoci"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
+    for tool in (RUNC, UMOCI):
+        if shutil.which(tool) is None:
             return f"{tool} is not installed (run the tests through tools/bazel, whose sysroot has it)"
     if os.geteuid() != 0:
         return ("runc needs root here: run the tests through tools/bazel (root itself, or root of a user namespace "

@@ -1,6 +1,6 @@
 """Installs wheels into one reproducible layer, the way pip would install them into the image's Python.
 
-    wheel_layer.py --out BLOB --descriptor JSON WHEEL...
+    wheel_layer.py --out BLOB --descriptor JSON --pigz PIGZ WHEEL...
 
 The `installer` library does the installing (purelib/platlib, .data directories, entry-point scripts, RECORD);
 no dependency resolution happens here: the wheels are exactly the hash-locked ones rules_python fetched.
@@ -17,7 +17,7 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.sources import WheelFile
 
-from tools.oci.layer import compile_bytecode, write_layer
+from tools.oci.layer import add_output_arguments, compile_bytecode, write_layer
 
 # Debian's python3.11 puts /usr/local/lib/python3.11/dist-packages on sys.path: no PYTHONPATH needed.
 PREFIX = "usr/local"
@@ -39,8 +39,7 @@ def scheme(root: Path) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--descriptor", type=Path, required=True)
+    add_output_arguments(parser)
     parser.add_argument("--exclude", action="append", default=[],
                         help="path under site-packages to leave out (directory or file), e.g. torch/include")
     parser.add_argument("wheels", type=Path, nargs="+")
@@ -64,7 +63,7 @@ def main() -> None:
                 sys.exit(f"wheel_layer: --exclude {rel} matches nothing; drop it from the BUILD file")
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         compile_bytecode(root / SITE_PACKAGES, root)
-        write_layer(root, args.out, args.descriptor)
+        write_layer(root, args.out, args.descriptor, args.pigz)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,10 @@ def test_config_runs_awslambdaric_as_non_root_with_caches_in_tmp(config):
         assert env[key].startswith("/tmp"), key
     assert (env["AWS_RETRY_MODE"], env["AWS_MAX_ATTEMPTS"]) == ("standard", "5")
     labels = runtime["Labels"]
-    assert len(labels["org.opencontainers.image.revision"]) == 40, labels
+    # Tests build without --stamp: the revision label is stamped into pushed images only, so an unstamped image
+    # depends on nothing but its sources (a docs-only commit keeps its digest). tools/oci's assemble_test and
+    # stamp_test cover the stamped side.
+    assert "org.opencontainers.image.revision" not in labels, f"an unstamped image carries a revision: {labels}"
     assert labels["sentiment.model-contract"]
     assert config["architecture"] == "amd64" and config["os"] == "linux"
 
