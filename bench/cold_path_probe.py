@@ -15,6 +15,8 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from tools.procfs import status_kb  # noqa: E402
+
 
 def ours() -> dict:
     # Importing the handler starts the torch/transformers import in the background, as in Lambda's init.
@@ -55,6 +57,5 @@ def naive() -> dict:
 if __name__ == "__main__":
     figures = {"ours": ours, "naive": naive}[sys.argv[1]]()
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec (the bench process).
-    hwm_kb = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:"))
-    figures["peak_rss_mb"] = hwm_kb / 1024
+    figures["peak_rss_mb"] = status_kb("self", "VmHWM")["VmHWM"] / 1024
     print("COLD-PATH " + json.dumps(figures))

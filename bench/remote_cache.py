@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from bench import report
-from tools.oci.local_registry import free_port
+from tools.loopback import free_port
 
 WORKSPACE = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", Path(__file__).resolve().parents[1]))
 # "INFO: 812 processes: 390 remote cache hit, 420 internal, 2 processwrapper-sandbox."

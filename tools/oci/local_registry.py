@@ -5,17 +5,12 @@
         registry.blob_digests()  # what the registry stores, straight from its storage directory
 """
 
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tools.loopback import free_port
 
 
 class LocalRegistry:

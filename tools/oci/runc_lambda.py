@@ -27,6 +27,8 @@ import time
 import uuid
 from pathlib import Path
 
+from tools.procfs import status_kb
+
 MIB = 1024 * 1024
 # Not toolchain-resolved: this library runs inside many tests and binaries (image smoke test, e2e test, the local
 # runner, the cold-start bench), each of which would need the toolchain variables wired in. It takes the programs
@@ -178,20 +180,6 @@ def memory_limit(bundle: Path) -> str:
     return spec.get("annotations", {}).get(MEMORY_LIMIT, "not configured")
 
 
-def _proc_status_kb(pid: int, *fields: str) -> dict[str, int]:
-    """The named kB fields of /proc/PID/status (missing when the process is gone)."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                name, _, value = line.partition(":")
-                if name in fields:
-                    found[name] = int(value.split()[0])
-    except (OSError, ValueError, IndexError):
-        return {}
-    return found
-
-
 def _stat_fields(pid: int | str) -> list[str]:
     """/proc/PID/stat after the command name: [state, ppid, ...] (field 3 onwards), or [] if it is gone."""
     try:
@@ -288,8 +276,8 @@ class PeakMemory:
             return None  # not created yet, or already deleted
         if _start_time(init_pid) != init_start:
             return None  # exited (its pid may already be someone else's)
-        init = _proc_status_kb(init_pid, "VmRSS", "VmHWM")
-        rss_kb = sum(_proc_status_kb(pid, "VmRSS").get("VmRSS", 0) for pid in _descendants(init_pid))
+        init = status_kb(init_pid, "VmRSS", "VmHWM")
+        rss_kb = sum(status_kb(pid, "VmRSS").get("VmRSS", 0) for pid in _descendants(init_pid))
         if not init:
             return None
         return max(rss_kb, init.get("VmHWM", 0)) * 1024
