@@ -16,7 +16,7 @@ def _path(argument, in_runfiles):
 def _layer(ctx, tool, arguments, inputs, mnemonic, progress_message):
     """Runs a layer tool once; returns the providers, plus a recipe (output group `recipe`).
 
-    The recipe names the tool and its arguments with runfiles-relative paths; //lambdas/analysis:reproducible_test
+    The recipe names the tool and its arguments with runfiles-relative paths; //lambdas/analysis/image_tests:reproducible_test
     replays it in a fresh directory, with the same pigz, and compares digests.
     """
     blob = ctx.actions.declare_file(ctx.label.name + ".tar.gz")
