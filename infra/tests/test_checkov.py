@@ -28,7 +28,7 @@ SKIP_RE = re.compile(r"#\s*checkov:skip=(?P<id>[A-Z0-9_]+)(?::(?P<why>.*))?$")
 CHECK_ID_RE = re.compile(r"CKV2?_[A-Z0-9]+_\d+")
 BLOCK_START_RE = re.compile(r'^(resource|data|module)\s+"[^"]+"(\s+"[^"]+")?\s*\{\s*$')
 # Resources that exist only with enable_sqs_buffer = true: checkov must have seen them (infra/examples).
-MUST_BE_SCANNED = ("aws_sqs_queue.buffer", "aws_sqs_queue_policy.buffer", "aws_sqs_queue.dlq", "aws_lambda_function.this", "aws_ecr_repository.this")
+MUST_BE_SCANNED = ("aws_sqs_queue.buffer", "aws_sqs_queue_policy.buffer", "aws_sqs_queue.dlq", "aws_sqs_queue.rejects", "aws_lambda_function.this", "aws_ecr_repository.this")
 
 
 def _offline_env() -> dict[str, str]:

@@ -356,9 +356,72 @@ def test_failures_go_to_an_encrypted_sqs_dlq() -> None:
 
 def test_every_sqs_queue_is_encrypted() -> None:
     queues = all_of("resource", "aws_sqs_queue")
-    assert {name for _, name, _ in queues} >= {"dlq", "buffer"}
+    assert {name for _, name, _ in queues} >= {"dlq", "buffer", "rejects"}
     for path, name, body in queues:
         assert attr(body, "kms_master_key_id", None) or attr(body, "sqs_managed_sse_enabled", False) is True, f"{path}: queue {name} is not encrypted"
+
+
+# The handler dead-letters every record it rejects; the queue keeps them for the SQS maximum, 14 days.
+REJECTS_RETENTION_SECONDS = 14 * 24 * 3600
+REJECTS_ARN = "${aws_sqs_queue.rejects.arn}"
+
+
+def rejects_grant_problems(statements: dict[str, dict[str, Any]]) -> list[str]:
+    """The role may send to the rejects queue, in exactly one statement, and do nothing else with it."""
+    naming = {sid: s for sid, s in statements.items() if REJECTS_ARN in as_list(attr(s, "resources", []))}
+    if len(naming) != 1:
+        return [f"expected exactly one statement on the rejects queue, found {sorted(naming)}"]
+    ((sid, statement),) = naming.items()
+    problems = []
+    if as_list(attr(statement, "actions", [])) != ["sqs:SendMessage"]:
+        problems.append(f"{sid}: the rejects queue needs sqs:SendMessage only, got {attr(statement, 'actions', [])}")
+    if as_list(attr(statement, "resources")) != [REJECTS_ARN]:
+        problems.append(f"{sid}: sqs:SendMessage on more than the rejects queue: {attr(statement, 'resources')}")
+    if attr(statement, "effect", "Allow") != "Allow" or blocks(statement, "condition"):
+        problems.append(f"{sid}: a plain Allow is expected")
+    return problems
+
+
+def test_rejects_queue_is_kms_encrypted_like_the_dlq_and_keeps_records_14_days() -> None:
+    rejects = one("resource", "aws_sqs_queue", "rejects")
+    dlq = one("resource", "aws_sqs_queue", "dlq")
+    assert attr(rejects, "name") == "${var.function_name}-rejects"
+    assert attr(rejects, "kms_master_key_id") == "${local.kms_key_arn}" == attr(dlq, "kms_master_key_id")
+    assert attr(rejects, "kms_data_key_reuse_period_seconds") == attr(dlq, "kms_data_key_reuse_period_seconds")
+    assert attr(rejects, "sqs_managed_sse_enabled", None) is None, "SSE-KMS with the module key, not SQS-managed SSE"
+    assert attr(rejects, "message_retention_seconds") == REJECTS_RETENTION_SECONDS == 1209600
+    assert attr(rejects, "tags") == "${local.tags}"
+    # One synchronous replay of a record must fit in the visibility timeout: it grows with the function's.
+    visibility = attr(rejects, "visibility_timeout_seconds")
+    assert visibility == "${local.rejects_visibility_timeout_seconds}"
+    (locals_,) = PARSED[MODULE / "main.tf"]["locals"]
+    assert re.fullmatch(r"\$\{var\.timeout \+ \d+\}", attr(locals_, "rejects_visibility_timeout_seconds"))
+    for root, name in ((MODULE, "rejects_queue_url"), (MODULE, "rejects_queue_arn"), (PREPROD, "rejects_queue_url")):
+        assert name in outputs(root), f"{root.relative_to(INFRA)}: output {name} missing"
+    assert attr(outputs(MODULE)["rejects_queue_url"], "value") == "${aws_sqs_queue.rejects.url}"
+    assert attr(outputs(MODULE)["rejects_queue_arn"], "value") == REJECTS_ARN
+    assert attr(outputs(PREPROD)["rejects_queue_url"], "value") == "${module.analysis_lambda.rejects_queue_url}"
+
+
+def test_rejects_queue_url_reaches_the_function() -> None:
+    (environment,) = blocks(lambda_function(), "environment")
+    expression = attr(environment, "variables")
+    match = re.search(r"['\"]?\bREJECTS_QUEUE_URL\b['\"]?\s*[:=]\s*\$?\{?([A-Za-z0-9_.\[\]]+)", expression)
+    assert match, "REJECTS_QUEUE_URL missing from the function environment"
+    assert match.group(1) in {"aws_sqs_queue.rejects.url", "aws_sqs_queue.rejects.id"}, match.group(1)
+    # In the module's own map, which wins over extra_environment_variables (the last argument of merge()).
+    assert expression.rindex("REJECTS_QUEUE_URL") > expression.index("var.extra_environment_variables")
+
+
+def test_role_may_only_send_to_the_rejects_queue() -> None:
+    runtime = {attr(s, "sid"): s for s in blocks(one("data", "aws_iam_policy_document", "runtime"), "statement")}
+    assert rejects_grant_problems(runtime) == []
+    # SendMessage to an SSE-KMS queue: the role encrypts with the module key (GenerateDataKey, Decrypt).
+    key_actions = {a for s in runtime.values() if attr(s, "resources") == ["${local.kms_key_arn}"] for a in as_list(attr(s, "actions"))}
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= key_actions, key_actions
+    # No other policy document in infra/ grants anything on the rejects queue.
+    elsewhere = [name for name, s in policy_statements() if REJECTS_ARN in as_list(attr(s, "resources", [])) and not name.endswith(":runtime")]
+    assert elsewhere == []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -417,6 +480,7 @@ def test_execution_role_grants_exactly_the_handlers_calls() -> None:
         "ReadModelArtifacts": ({"s3:GetObject"}, ["${local.model_objects_arn}"]),
         "UpdateResults": ({"dynamodb:UpdateItem"}, ["${var.dynamodb_table_arn}"]),
         "SendFailuresToDlq": ({"sqs:SendMessage"}, ["${aws_sqs_queue.dlq.arn}"]),
+        "SendRejectsToRejectsQueue": ({"sqs:SendMessage"}, ["${aws_sqs_queue.rejects.arn}"]),
         "ConsumeBufferQueue": ({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, ["${aws_sqs_queue.buffer[0].arn}"]),
         "WriteTraces": ({"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, ["*"]),
     }
@@ -510,7 +574,7 @@ def test_sqs_buffer_path_reports_batch_item_failures_and_redrives() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_alarms_cover_errors_throttles_duration_and_dlq_depth() -> None:
+def test_alarms_cover_errors_throttles_duration_dlq_and_rejects_depth() -> None:
     # One for_each resource over local.alarms (alarms.tf): the per-alarm values live in that map.
     (resource,) = [body for _, _, body in all_of("resource", "aws_cloudwatch_metric_alarm", MODULE)]
     assert attr(resource, "for_each") == "${var.create_alarms ? local.alarms : {}}"
@@ -520,17 +584,26 @@ def test_alarms_cover_errors_throttles_duration_and_dlq_depth() -> None:
     assert attr(resource, "alarm_actions") == "${local.alarm_actions}"
     (locals_,) = PARSED[MODULE / "alarms.tf"]["locals"]
     alarms = locals_["alarms"]
-    metrics = {alarm["metric"]: alarm for alarm in alarms.values()}
-    assert set(metrics) >= {"Errors", "Throttles", "Duration", "ApproximateNumberOfMessagesVisible"}
-    duration_threshold = metrics["Duration"]["threshold"]
+    assert set(alarms) == {"errors", "throttles", "duration", "dlq_depth", "rejects_depth"}
+    assert {alarms[k]["metric"] for k in ("errors", "throttles", "duration")} == {"Errors", "Throttles", "Duration"}
+    duration_threshold = alarms["duration"]["threshold"]
     assert "var.timeout" in duration_threshold and "1000" in duration_threshold and "var.alarm_duration_threshold_percent" in duration_threshold
     assert attr(variables(MODULE)["alarm_duration_threshold_percent"], "default") == 80
-    dlq = metrics["ApproximateNumberOfMessagesVisible"]
-    assert dlq["namespace"] == "AWS/SQS" and dlq["threshold"] == 0
-    # Upgrading from the four count-based resources moves them instead of replacing them.
+    # Queue depth > 0, each on its own queue.
+    for key, queue in (("dlq_depth", "dlq"), ("rejects_depth", "rejects")):
+        alarm = alarms[key]
+        assert alarm["namespace"] == "AWS/SQS" and alarm["metric"] == "ApproximateNumberOfMessagesVisible", key
+        assert alarm["statistic"] == "Maximum" and alarm["threshold"] == 0, key
+        assert alarm["dimensions"] == {"QueueName": f"${{aws_sqs_queue.{queue}.name}}"}, (key, alarm["dimensions"])
+    # The rejects alarm tells the operator how to replay, with the replay tool's label.
+    rejects_description = alarms["rejects_depth"]["description"]
+    assert "//tools/rejects:redrive" in rejects_description and "--queue-url" in rejects_description and "--function" in rejects_description
+    # alarm_arns is built from the resource, so it has every alarm of the map.
+    assert "aws_cloudwatch_metric_alarm.this" in attr(outputs(MODULE)["alarm_arns"], "value")
+    # Upgrading from the four count-based resources moves them instead of replacing them (rejects_depth is new).
     moved = {(m["from"], m["to"]) for m in PARSED[MODULE / "alarms.tf"]["moved"]}
     assert moved == {(f"${{aws_cloudwatch_metric_alarm.{key}[0]}}", f'${{aws_cloudwatch_metric_alarm.this["{key}"]}}')
-                     for key in alarms}, moved
+                     for key in ("errors", "throttles", "duration", "dlq_depth")}, moved
     assert "alarm_sns_topic_arn" in variables(MODULE)
 
 
@@ -633,6 +706,24 @@ def test_kms_statement_checker_rejects_unscoped_statements(statement: str) -> No
     ((_, _, body),) = labelled(doc, "data")
     (parsed_statement,) = blocks(body, "statement")
     assert kms_statement_problems("bad", parsed_statement, DEPLOY_KMS_RESOURCES)
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        [],
+        ['actions = ["sqs:SendMessage", "sqs:ReceiveMessage"]\nresources = ["${aws_sqs_queue.rejects.arn}"]'],
+        ['actions = ["sqs:SendMessage"]\nresources = ["${aws_sqs_queue.rejects.arn}", "${aws_sqs_queue.dlq.arn}"]'],
+        ['actions = ["sqs:SendMessage"]\nresources = ["${aws_sqs_queue.rejects.arn}"]', 'actions = ["sqs:DeleteMessage"]\nresources = ["${aws_sqs_queue.rejects.arn}"]'],
+        ['actions = ["sqs:SendMessage"]\nresources = ["${aws_sqs_queue.dlq.arn}"]'],
+    ],
+    ids=["missing", "receive-too", "another-queue-too", "second-statement", "wrong-queue"],
+)
+def test_rejects_grant_checker_rejects_broader_grants(statements: list[str]) -> None:
+    body = "".join(f'  statement {{\n    sid = "S{i}"\n    {s}\n  }}\n' for i, s in enumerate(statements))
+    doc = parse_text(f'data "aws_iam_policy_document" "bad" {{\n{body}}}\n')
+    ((_, _, parsed),) = labelled(doc, "data")
+    assert rejects_grant_problems({attr(s, "sid"): s for s in blocks(parsed, "statement")})
 
 
 def test_blocks_sees_dynamic_statements() -> None:

@@ -23,6 +23,11 @@ output "dlq_url" {
   value       = module.analysis_lambda.dlq_url
 }
 
+output "rejects_queue_url" {
+  description = "Rejects queue: records the function could not process, to inspect and replay with tools/bazel run //tools/rejects:redrive -- --queue-url <this> --function <function_name>."
+  value       = module.analysis_lambda.rejects_queue_url
+}
+
 output "log_group_name" {
   description = "CloudWatch log group of the function."
   value       = module.analysis_lambda.log_group_name

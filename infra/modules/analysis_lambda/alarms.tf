@@ -1,5 +1,5 @@
 ################################################################################
-# Alarms: one resource over a map, as the four differ only in metric, statistic and threshold. Each fires when
+# Alarms: one resource over a map, as the five differ only in metric, statistic and threshold. Each fires when
 # its metric exceeds the threshold in one period. Missing data is "not breaching": an idle function is healthy.
 ################################################################################
 
@@ -44,6 +44,16 @@ locals {
       statistic   = "Maximum"
       threshold   = 0
     }
+    # A rejected record is bad input, not a failure: retries cannot help, someone has to look.
+    rejects_depth = {
+      name        = "${var.function_name}-rejects-not-empty"
+      description = "${var.function_name} rejected records it cannot process and dead-lettered them to ${aws_sqs_queue.rejects.name} (kept 14 days). Inspect the reasons they carry, fix the producer or the function, then replay them: tools/bazel run //tools/rejects:redrive -- --queue-url ${aws_sqs_queue.rejects.url} --function ${var.function_name}"
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.rejects.name }
+      statistic   = "Maximum"
+      threshold   = 0
+    }
   }
 }
 
@@ -67,7 +77,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   tags = local.tags
 }
 
-# The alarms were four count-based resources: move them, so an upgrade does not delete and recreate them.
+# The first four alarms were count-based resources: move them, so an upgrade does not delete and
+# recreate them. rejects_depth never had a count-based form.
 moved {
   from = aws_cloudwatch_metric_alarm.errors[0]
   to   = aws_cloudwatch_metric_alarm.this["errors"]

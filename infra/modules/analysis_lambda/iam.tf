@@ -72,6 +72,15 @@ data "aws_iam_policy_document" "runtime" {
     resources = [aws_sqs_queue.dlq.arn]
   }
 
+  # The handler dead-letters each rejected record to the rejects queue. Send only: receiving and
+  # deleting them is the redrive tool's job (//tools/rejects:redrive), run with an operator's credentials.
+  statement {
+    sid       = "SendRejectsToRejectsQueue"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.rejects.arn]
+  }
+
   # Lambda's SQS poller runs with this role.
   dynamic "statement" {
     for_each = var.enable_sqs_buffer ? [1] : []
@@ -84,9 +93,10 @@ data "aws_iam_policy_document" "runtime" {
     }
   }
 
-  # Decrypt what the poller receives and encrypt what goes to the DLQ (SQS calls KMS with this
-  # role's credentials). Lambda decrypts the environment as this role through a grant it creates at
-  # deploy time; this permission keeps that working if the grant is lost (e.g. the role is recreated).
+  # Decrypt what the poller receives and encrypt what goes to the DLQ and the rejects queue (SQS calls
+  # KMS with this role's credentials; SendMessage to an SSE-KMS queue needs GenerateDataKey and Decrypt).
+  # Lambda decrypts the environment as this role through a grant it creates at deploy time; this
+  # permission keeps that working if the grant is lost (e.g. the role is recreated).
   # Pulling the image needs nothing here: see ecr.tf.
   statement {
     sid       = "UseModuleKey"

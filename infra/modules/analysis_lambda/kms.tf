@@ -1,6 +1,6 @@
 ################################################################################
 # One customer managed key for everything this module stores at rest:
-# image layers (ECR), logs, the buffer queue, the DLQ and the environment variables.
+# image layers (ECR), logs, the buffer queue, the DLQ, the rejects queue and the environment variables.
 ################################################################################
 
 resource "aws_kms_key" "this" {

@@ -69,6 +69,8 @@ resource "aws_lambda_function" "this" {
         CONFIDENCE_THRESHOLD         = tostring(var.confidence_threshold)
         POWERTOOLS_SERVICE_NAME      = var.powertools_service_name
         POWERTOOLS_METRICS_NAMESPACE = var.powertools_metrics_namespace
+        # Where the handler dead-letters every record it rejects (bad input), with the reason.
+        REJECTS_QUEUE_URL = aws_sqs_queue.rejects.url
       },
     )
   }
@@ -120,6 +122,26 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 resource "aws_sqs_queue" "dlq" {
   name                              = "${var.function_name}-dlq"
   message_retention_seconds         = var.dlq_message_retention_seconds
+  kms_master_key_id                 = local.kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+
+  tags = local.tags
+}
+
+################################################################################
+# Rejects queue: records the handler cannot process (bad input: not JSON, missing
+# fields, unknown model version...) are sent here one by one with the reason, so
+# none is lost and they can be replayed once the cause is fixed
+# (tools/bazel run //tools/rejects:redrive). Separate from the DLQ: these are not
+# failed invocations, and retrying them unchanged would only reject them again.
+################################################################################
+
+resource "aws_sqs_queue" "rejects" {
+  name = "${var.function_name}-rejects"
+  # The SQS maximum (14 days): the time there is to fix the producer or the function and replay.
+  message_retention_seconds = 1209600
+  # Long enough for the redrive tool to replay one record, short enough to retry a failed replay soon (main.tf).
+  visibility_timeout_seconds        = local.rejects_visibility_timeout_seconds
   kms_master_key_id                 = local.kms_key_arn
   kms_data_key_reuse_period_seconds = 300
 

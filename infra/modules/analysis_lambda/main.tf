@@ -32,6 +32,11 @@ locals {
   # so a message is not handed to a second poller while the first is still retrying it.
   sqs_visibility_timeout_seconds = min(43200, 6 * var.timeout + var.sqs_maximum_batching_window_in_seconds)
 
+  # The redrive tool receives a rejected record, invokes the function synchronously with it and deletes
+  # it once that invocation succeeded: one invocation (at most the timeout) plus 60 s for the tool's own
+  # calls. A replay that fails makes the record visible again soon after. At most 960 s (SQS allows 12 h).
+  rejects_visibility_timeout_seconds = var.timeout + 60
+
   # compact(): CI passes an unset GitHub variable as "", which means "no topic" too.
   alarm_actions = var.alarm_sns_topic_arn == null ? [] : compact([var.alarm_sns_topic_arn])
 

@@ -48,6 +48,16 @@ output "dlq_url" {
   value       = aws_sqs_queue.dlq.id
 }
 
+output "rejects_queue_url" {
+  description = "URL of the rejects queue, where the function dead-letters records it cannot process (--queue-url of tools/bazel run //tools/rejects:redrive)."
+  value       = aws_sqs_queue.rejects.url
+}
+
+output "rejects_queue_arn" {
+  description = "ARN of the rejects queue (scope the permissions of whoever inspects and replays rejects to it)."
+  value       = aws_sqs_queue.rejects.arn
+}
+
 output "buffer_queue_arn" {
   description = "ARN of the SNS-fed buffer queue, or null when enable_sqs_buffer is false."
   value       = one(aws_sqs_queue.buffer[*].arn)

@@ -415,7 +415,7 @@ variable "role_permissions_boundary_arn" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the CloudWatch alarms (errors, throttles, duration near timeout, DLQ depth)."
+  description = "Whether to create the CloudWatch alarms (errors, throttles, duration near timeout, DLQ depth, rejects queue depth)."
   type        = bool
   default     = true
 }

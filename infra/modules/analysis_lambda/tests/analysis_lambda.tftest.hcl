@@ -31,6 +31,15 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:mock-queue" }
   }
 
+  # Its own ARN and URL, so the role's statements and the environment can be told apart from the DLQ's.
+  override_resource {
+    target = aws_sqs_queue.rejects
+    values = {
+      arn = "arn:aws:sqs:eu-west-1:123456789012:sentiment-analysis-rejects"
+      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/sentiment-analysis-rejects"
+    }
+  }
+
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/sentiment-analysis" }
   }
@@ -88,8 +97,42 @@ run "direct_sns_path_by_digest" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 4 && aws_cloudwatch_metric_alarm.this["duration"].threshold == 96000
-    error_message = "Duration alarm at 80% of the 120 s timeout (96000 ms) expected."
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 5 && aws_cloudwatch_metric_alarm.this["duration"].threshold == 96000
+    error_message = "Five alarms, the duration alarm at 80% of the 120 s timeout (96000 ms), expected."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.rejects.name == "sentiment-analysis-rejects" && aws_sqs_queue.rejects.message_retention_seconds == 1209600 && aws_sqs_queue.rejects.visibility_timeout_seconds == 120 + 60
+    error_message = "The rejects queue keeps records 14 days and hides one for an invocation plus 60 s while it is replayed."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.rejects.kms_master_key_id == aws_kms_key.this[0].arn && aws_sqs_queue.rejects.kms_master_key_id == aws_sqs_queue.dlq.kms_master_key_id
+    error_message = "The rejects queue is encrypted with the module's key, like the DLQ."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["REJECTS_QUEUE_URL"] == aws_sqs_queue.rejects.url && output.rejects_queue_url == aws_sqs_queue.rejects.url && output.rejects_queue_arn == aws_sqs_queue.rejects.arn
+    error_message = "REJECTS_QUEUE_URL and the outputs must name the rejects queue."
+  }
+
+  # The only grant on the rejects queue is SendMessage, in one statement that names nothing else.
+  assert {
+    condition = (
+      length([for s in data.aws_iam_policy_document.runtime.statement : s if contains(s.resources, aws_sqs_queue.rejects.arn)]) == 1 &&
+      alltrue([for s in data.aws_iam_policy_document.runtime.statement : s.actions == toset(["sqs:SendMessage"]) && s.resources == toset([aws_sqs_queue.rejects.arn]) if contains(s.resources, aws_sqs_queue.rejects.arn)])
+    )
+    error_message = "The function's role may only sqs:SendMessage to the rejects queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["rejects_depth"].dimensions["QueueName"] == aws_sqs_queue.rejects.name && aws_cloudwatch_metric_alarm.this["rejects_depth"].threshold == 0 && aws_cloudwatch_metric_alarm.this["rejects_depth"].statistic == "Maximum" && strcontains(aws_cloudwatch_metric_alarm.this["rejects_depth"].alarm_description, "//tools/rejects:redrive")
+    error_message = "The rejects alarm fires on one visible record and says how to replay."
+  }
+
+  assert {
+    condition     = output.alarm_arns["rejects_depth"] == aws_cloudwatch_metric_alarm.this["rejects_depth"].arn
+    error_message = "alarm_arns includes the rejects alarm."
   }
 
   # A reservation by default fails in accounts at the unreserved-concurrency minimum.
@@ -221,6 +264,11 @@ run "deploy_role_policy_for_an_existing_key" {
   assert {
     condition     = length(aws_kms_key.this) == 0 && length(aws_kms_alias.this) == 0
     error_message = "With kms_key_arn the module must not create a key."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.rejects.kms_master_key_id == var.kms_key_arn
+    error_message = "The rejects queue is encrypted with the key passed in."
   }
 
   assert {
