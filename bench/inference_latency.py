@@ -130,6 +130,7 @@ def main() -> None:
     server = moto_server.start_moto_server()
     try:
         moto_server.create_bucket(server, BUCKET)
+        rejects_queue_url = moto_server.create_queue(server, "bench-rejects")
         with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
             work = Path(tmp)
             for size in args.sizes.split(","):
@@ -137,6 +138,7 @@ def main() -> None:
                 artifact = build_artifact(work / size, full_size=size == "full")
                 moto_server.upload_model(server, BUCKET, f"{size}/{KEY}", artifact.tarball.read_bytes())
                 env = {**os.environ, "MODEL_S3_URI": f"s3://{BUCKET}/{size}/{KEY}", "MODEL_VERSION": "v1.0.0",
+                       "REJECTS_QUEUE_URL": rejects_queue_url,
                        "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "bench",
                        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
                        "POWERTOOLS_METRICS_NAMESPACE": "Bench", "POWERTOOLS_TRACE_DISABLED": "1",

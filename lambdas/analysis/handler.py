@@ -27,5 +27,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.exception("Invalid configuration")
         raise
     metrics.namespace = settings.metrics_namespace
-    parser = EventParser(model_version=settings.model_version, max_text_chars=settings.max_text_chars)
+    parser = EventParser(model_version=settings.model_version, max_text_chars=settings.max_text_chars,
+                         max_record_bytes=settings.max_record_bytes,
+                         strict_model_version=settings.strict_model_version)
     return process_event(parser.parse(event), settings)

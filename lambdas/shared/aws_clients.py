@@ -6,9 +6,9 @@ reused by warm invocations.
 Retries and endpoints are botocore's own configuration, read by botocore when a client is created:
 AWS_RETRY_MODE and AWS_MAX_ATTEMPTS (the image sets `standard` and 5; throttling and 5xx are retried by botocore,
 what still fails after the last attempt surfaces to us), AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3 /
-AWS_ENDPOINT_URL_DYNAMODB for local runs. botocore also reports a bad value of any of them, naming it. A local
-endpoint given as an IP address (http://127.0.0.1:port) gets path-style S3 addressing from botocore's endpoint
-rules, as virtual-hosted buckets cannot resolve there.
+AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS for local runs. botocore also reports a bad value of any of
+them, naming it. A local endpoint given as an IP address (http://127.0.0.1:port) gets path-style S3 addressing from
+botocore's endpoint rules, as virtual-hosted buckets cannot resolve there.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from botocore.exceptions import BotoCoreError
 
 from lambdas.shared.settings import ConfigError, Settings
 
-Service = Literal["s3", "dynamodb"]
+Service = Literal["s3", "dynamodb", "sqs"]
 
 # The variables botocore reads for us; named in the error when it rejects one.
 BOTOCORE_VARIABLES = ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-                      "AWS_ENDPOINT_URL_DYNAMODB")
+                      "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS")
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
@@ -62,6 +62,10 @@ def s3(settings: Settings) -> Any:
 
 def dynamodb(settings: Settings) -> Any:
     return client("dynamodb", settings)
+
+
+def sqs(settings: Settings) -> Any:
+    return client("sqs", settings)
 
 
 def clear_cache() -> None:

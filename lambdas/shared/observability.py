@@ -33,9 +33,12 @@ INFERENCE_LATENCY_MS = "InferenceLatencyMs"
 MODEL_LOAD_TIME_MS = "ModelLoadTimeMs"
 ANALYSIS_ERRORS = "AnalysisErrors"
 DUPLICATE_DELIVERIES = "DuplicateDeliveries"
+DEAD_LETTERED = "RecordsDeadLettered"  # rejected records sent to the rejects queue
+MODEL_VERSION_MISMATCH = "ModelVersionMismatch"  # items published for another model version, analysed by this one
 
 __all__ = [
     "MetricUnit", "logger", "tracer", "metrics", "SERVICE",
     "SENTIMENT_ANALYSIS_COUNT", "POSITIVE_COUNT", "NEUTRAL_COUNT", "NEGATIVE_COUNT",
-    "INFERENCE_LATENCY_MS", "MODEL_LOAD_TIME_MS", "ANALYSIS_ERRORS", "DUPLICATE_DELIVERIES",
+    "INFERENCE_LATENCY_MS", "MODEL_LOAD_TIME_MS", "ANALYSIS_ERRORS", "DUPLICATE_DELIVERIES", "DEAD_LETTERED",
+    "MODEL_VERSION_MISMATCH",
 ]

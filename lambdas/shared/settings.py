@@ -42,6 +42,12 @@ class Settings(BaseModel):
     # Tokens, not characters: BERT-family position embeddings stop at 512.
     max_tokens: int = Field(512, alias="MAX_TOKENS", ge=8, le=512)
     max_text_chars: int = Field(20000, alias="MAX_TEXT_CHARS", ge=1, le=1_000_000)
+    # A record's message or body, in UTF-8 bytes; SNS's own limit by default (an SQS body may be larger).
+    max_record_bytes: int = Field(256 * 1024, alias="MAX_RECORD_BYTES", ge=1024, le=1024 * 1024)
+    # Off: an item published for another model version is analysed by this one (a rollout must not strand items).
+    strict_model_version: bool = Field(False, alias="STRICT_MODEL_VERSION")
+    # Every rejected record goes here with its reason (lambdas/shared/dead_letter.py): nothing is only logged.
+    rejects_queue_url: str = Field(alias="REJECTS_QUEUE_URL", pattern=r"^https?://[^/\s]+/.+")
     max_archive_bytes: int = Field(2 * 1024**3, alias="MODEL_MAX_UNCOMPRESSED_BYTES", ge=1024)
     max_archive_members: int = Field(10000, alias="MODEL_MAX_MEMBERS", ge=1)
     aws_region: str | None = Field(None, alias="AWS_REGION")

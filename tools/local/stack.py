@@ -26,6 +26,7 @@ from tools.testing import moto_server
 
 HANDLER = "lambdas.analysis.handler.lambda_handler"
 BUCKET, MODEL_KEY, TABLE = "sentiment-models", "distilbert/v1.0.0/model.tar.gz", "sentiment-items"
+REJECTS_QUEUE = "analysis-lambda-rejects"  # as the Terraform module names it: <function>-rejects
 MODEL_VERSION = "v1.0.0"
 PUSH = Path(__file__).resolve().parents[1] / "oci/push.py"
 
@@ -79,6 +80,7 @@ class LocalStack:
         moto_server.create_bucket(self.moto, BUCKET)
         moto_server.upload_model(self.moto, BUCKET, MODEL_KEY, self.model_tarball.read_bytes())
         moto_server.create_table(self.moto, TABLE)
+        self.rejects_queue_url = moto_server.create_queue(self.moto, REJECTS_QUEUE)
         self.progress(f"uploaded s3://{BUCKET}/{MODEL_KEY} ({self.model_tarball.stat().st_size / 1e6:.0f} MB)")
 
         self.progress("starting docker-registry on loopback; pushing the image by digest")
@@ -106,6 +108,7 @@ class LocalStack:
         self.bundle = runc_lambda.unpack(pulled, self.workdir / "container")
         env = self.emulator.lambda_env(extra={
             "DYNAMODB_TABLE": TABLE, "MODEL_S3_URI": f"s3://{BUCKET}/{MODEL_KEY}", "MODEL_VERSION": MODEL_VERSION,
+            "REJECTS_QUEUE_URL": self.rejects_queue_url,
             "AWS_ENDPOINT_URL": self.moto.endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local", "POWERTOOLS_SERVICE_NAME": "analysis-lambda",
             "POWERTOOLS_METRICS_NAMESPACE": "SentimentPipeline", "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",

@@ -13,6 +13,7 @@ Two modes:
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -185,3 +186,20 @@ if __name__ == "__main__":  # manual use: print an endpoint and keep serving
             time.sleep(3600)
     except KeyboardInterrupt:
         srv.stop()
+
+
+def create_queue(server: MotoServer, name: str) -> str:
+    """A standard SQS queue (the function's rejects queue, an event source); returns its URL."""
+    return server.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+
+
+def drain_queue(server: MotoServer, queue_url: str) -> list[dict[str, Any]]:
+    """Every message now in the queue, bodies parsed as JSON, deleted as they are read."""
+    sqs, bodies = server.client("sqs"), []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -13,16 +13,27 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from lambdas.analysis import model_cache
 from lambdas.shared import aws_clients
 from tools.testing.events import FakeLambdaContext
-from tools.testing.fixtures import TinyModel
 from tools.testing.flaky_proxy import FlakyProxy
-from tools.testing.moto_server import MotoServer, create_bucket, create_table, get_item, seed_pending, upload_model
+from tools.testing.moto_server import (
+    MotoServer,
+    create_bucket,
+    create_queue,
+    create_table,
+    drain_queue,
+    get_item,
+    seed_pending,
+    upload_model,
+)
+
+if TYPE_CHECKING:  # imported by pytest as a plugin (below), so that pytest can rewrite its asserts
+    from tools.testing.fixtures import TinyModel
 
 pytest_plugins = ["tools.testing.fixtures"]
 
@@ -31,6 +42,7 @@ MODEL_KEY = "distilbert/v1.0.0/model.tar.gz"
 MODEL_URI = f"s3://{BUCKET}/{MODEL_KEY}"
 MODEL_VERSION = "v1.0.0"
 TABLE = "sentiment-items"
+REJECTS_QUEUE = "analysis-rejects"
 
 # The function's own variables (lambdas/shared/settings.py and Powertools'), cleared so the developer's shell or CI
 # cannot leak into a test.
@@ -38,7 +50,8 @@ FUNCTION_ENV = [
     "DYNAMODB_TABLE", "MODEL_S3_URI", "MODEL_PATH", "MODEL_VERSION", "MODEL_SHA256", "MODEL_DIR",
     "CONFIDENCE_THRESHOLD", "QUANTIZE_INT8", "INFERENCE_BATCH_SIZE", "MAX_TOKENS", "MAX_TEXT_CHARS",
     "MODEL_MAX_UNCOMPRESSED_BYTES", "MODEL_MAX_MEMBERS", "POWERTOOLS_DEV", "POWERTOOLS_METRICS_DISABLED",
-    "POWERTOOLS_METRICS_NAMESPACE", "LAMBDA_TASK_ROOT",
+    "POWERTOOLS_METRICS_NAMESPACE", "LAMBDA_TASK_ROOT", "REJECTS_QUEUE_URL", "STRICT_MODEL_VERSION",
+    "MAX_RECORD_BYTES", "AWS_ENDPOINT_URL_SQS",
 ]
 
 
@@ -55,6 +68,7 @@ class Pipeline:
     model: TinyModel
     tmp_path: Path
     monkeypatch: pytest.MonkeyPatch
+    rejects_queue_url: str
     proxies: list[FlakyProxy] = field(default_factory=list)
 
     @property
@@ -83,6 +97,10 @@ class Pipeline:
     def get(self, item: dict[str, Any]) -> dict[str, Any] | None:
         return get_item(self.server, TABLE, item["source_id"], item["timestamp"])
 
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """What the function sent to the rejects queue since the last call (taken off the queue)."""
+        return drain_queue(self.server, self.rejects_queue_url)
+
     def invoke(self, event: Any) -> Any:
         from lambdas.analysis.handler import lambda_handler
 
@@ -97,13 +115,15 @@ def pipeline(aws_env: MotoServer, tiny_model_artifact: TinyModel, tmp_path: Path
     create_bucket(aws_env, BUCKET)
     upload_model(aws_env, BUCKET, MODEL_KEY, tiny_model_artifact.tarball)
     create_table(aws_env, TABLE)
+    rejects_queue_url = create_queue(aws_env, REJECTS_QUEUE)
+    monkeypatch.setenv("REJECTS_QUEUE_URL", rejects_queue_url)
     monkeypatch.setenv("MODEL_S3_URI", MODEL_URI)
     monkeypatch.setenv("MODEL_VERSION", MODEL_VERSION)
     monkeypatch.setenv("DYNAMODB_TABLE", TABLE)
     monkeypatch.setenv("MODEL_DIR", str(tmp_path / "model"))
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     _forget_clients_and_model()
-    pipe = Pipeline(aws_env, tiny_model_artifact, tmp_path, monkeypatch)
+    pipe = Pipeline(aws_env, tiny_model_artifact, tmp_path, monkeypatch, rejects_queue_url)
     yield pipe
     for proxy in pipe.proxies:
         proxy.stop()

@@ -34,13 +34,13 @@ def test_partial_batch_response_only_lists_transient_failures(pipeline):
     proxy.add_rule(target_is("DynamoDB_20120810.UpdateItem", body_contains=doomed["source_id"]), status, body)
     records = [
         sqs_record(ok, message_id="ok"),
-        sqs_record({**poison, "model_version": "v0"}, message_id="poison"),
+        sqs_record({**poison, "text_for_analysis": ""}, message_id="poison"),
         sqs_record(doomed, message_id="doomed", wrap_sns=True),
     ]
     summary = pipeline.invoke({"Records": records})
     # The Lambda response must be exactly what the SQS event source mapping expects.
     assert summary["batchItemFailures"] == [{"itemIdentifier": "doomed"}]
     assert [r["id"] for r in summary["rejected"]] == ["poison"]
-    assert "model_version" in summary["rejected"][0]["reason"]
+    assert "text_for_analysis" in summary["rejected"][0]["reason"]
     json.dumps(summary)  # serialisable as a Lambda response
     assert pipeline.get(ok)["status"] == "analyzed"

@@ -5,7 +5,8 @@ import pytest
 from lambdas.shared import aws_clients
 from lambdas.shared.settings import ConfigError, Settings
 
-BASE = {"MODEL_S3_URI": "s3://models/m.tar.gz", "MODEL_VERSION": "v1", "AWS_REGION": "eu-west-1"}
+BASE = {"MODEL_S3_URI": "s3://models/m.tar.gz", "MODEL_VERSION": "v1", "AWS_REGION": "eu-west-1",
+        "REJECTS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/analysis-rejects"}
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lambdas.shared.events import AnalysisItem, EventParser, Rejected
+from lambdas.shared.events import AnalysisItem, EventParser, ParsedEvent, Rejected
 from tools.testing.events import direct_event, make_item, sns_event, sns_record, sqs_event, sqs_record
 
 PARSER = EventParser(model_version="v1.0.0", max_text_chars=100)
@@ -79,3 +79,49 @@ def test_sqs_kind_wins_for_partial_batch_reporting():
 def test_sqs_event_builder_default_is_bare():
     parsed = PARSER.parse(sqs_event(make_item(1)))
     assert parsed.records[0].item is not None
+
+
+def test_a_record_that_raises_anything_is_rejected_not_raised(monkeypatch):
+    good, bad = make_item(1), make_item(2, "boom")
+    original = AnalysisItem.model_validate
+
+    def explode(payload, **kwargs):
+        if payload.get("text_for_analysis") == "boom":
+            raise KeyError("nobody foresaw this")
+        return original(payload, **kwargs)
+
+    monkeypatch.setattr(AnalysisItem, "model_validate", explode)
+    parsed = PARSER.parse(sns_event(good, bad))
+    assert parsed.records[0].item is not None
+    assert parsed.records[1].result.reason.startswith("Records[1]: could not be parsed (KeyError")
+
+
+@pytest.mark.parametrize("depth, rejected", [(31, False), (33, True), (5000, True)])
+def test_json_nesting_is_bounded(depth, rejected):
+    message = '{"source_id": "a#1", "nest": ' + '{"a": ' * (depth - 1) + "1" + "}" * depth
+    parsed = PARSER.parse({"Records": [sns_record(message)]})
+    reason = getattr(parsed.records[0].result, "reason", "")
+    assert ("nested deeper than 32" in reason) is rejected, reason
+
+
+def test_record_size_is_bounded():
+    parser = EventParser(model_version="v1.0.0", max_text_chars=100, max_record_bytes=2048)
+    parsed = parser.parse(sns_event(make_item(1, padding="x" * 3000)))
+    assert "more than the 2048 a record may have" in parsed.records[0].result.reason
+
+
+def test_warmup_ping_has_no_records():
+    assert PARSER.parse({"warmup": True}) == ParsedEvent("warmup", [])
+
+
+def test_records_keep_raw_form_and_source_arn():
+    record = sqs_record(make_item(1), message_id="m")
+    parsed = PARSER.parse({"Records": [record]})
+    assert parsed.records[0].raw is record and parsed.records[0].source_arn == record["eventSourceARN"]
+
+
+def test_model_version_is_checked_only_when_strict():
+    item = make_item(1, model_version="v0")
+    assert PARSER.parse(direct_event(item)).records[0].item is not None
+    strict = EventParser(model_version="v1.0.0", max_text_chars=100, strict_model_version=True)
+    assert "unknown model version" in strict.parse(direct_event(item)).records[0].result.reason

@@ -6,7 +6,8 @@ import pytest
 
 from lambdas.shared.settings import ConfigError, Settings
 
-BASE = {"MODEL_S3_URI": "s3://models/distilbert/v1.0.0/model.tar.gz", "MODEL_VERSION": "v1.0.0"}
+QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/analysis-rejects"
+BASE = {"MODEL_S3_URI": "s3://models/distilbert/v1.0.0/model.tar.gz", "MODEL_VERSION": "v1.0.0", "REJECTS_QUEUE_URL": QUEUE}
 
 
 def test_defaults():
@@ -19,6 +20,7 @@ def test_defaults():
     assert s.max_archive_bytes == 2 * 1024**3 and s.max_archive_members == 10000
     assert s.model_s3_location == ("models", "distilbert/v1.0.0/model.tar.gz")
     assert s.metrics_namespace == "SentimentPipeline"
+    assert (s.strict_model_version, s.max_record_bytes) == (False, 256 * 1024)
 
 
 def test_overrides():
@@ -38,7 +40,7 @@ def test_boolean_spellings_are_pydantics(spelling, value):
 
 
 def test_model_path_mode(tmp_path):
-    s = Settings.from_env({"MODEL_PATH": str(tmp_path), "MODEL_VERSION": "v1"})
+    s = Settings.from_env({"MODEL_PATH": str(tmp_path), "MODEL_VERSION": "v1", "REJECTS_QUEUE_URL": QUEUE})
     assert s.model_path == tmp_path and s.model_s3_uri is None
 
 
@@ -52,6 +54,10 @@ def test_model_path_mode(tmp_path):
     ({"MODEL_DIR": "relative/dir"}, "MODEL_DIR"),
     ({"MODEL_VERSION": None}, "MODEL_VERSION"),
     ({"MAX_TOKENS": "4096"}, "MAX_TOKENS"),
+    ({"REJECTS_QUEUE_URL": None}, "REJECTS_QUEUE_URL"),
+    ({"REJECTS_QUEUE_URL": "analysis-rejects"}, "REJECTS_QUEUE_URL"),
+    ({"MAX_RECORD_BYTES": "10"}, "MAX_RECORD_BYTES"),
+    ({"STRICT_MODEL_VERSION": "sometimes"}, "STRICT_MODEL_VERSION"),
 ])
 def test_invalid_values_name_the_variable(env, variable):
     merged = {**BASE, **env}
@@ -63,8 +69,9 @@ def test_invalid_values_name_the_variable(env, variable):
 
 def test_model_source_must_be_exactly_one(tmp_path):
     with pytest.raises(ConfigError, match="MODEL_S3_URI or MODEL_PATH"):
-        Settings.from_env({"MODEL_VERSION": "v1"})
+        Settings.from_env({"MODEL_VERSION": "v1", "REJECTS_QUEUE_URL": QUEUE})
     with pytest.raises(ConfigError, match="MODEL_S3_URI or MODEL_PATH"):
         Settings.from_env({**BASE, "MODEL_PATH": str(tmp_path)})
     with pytest.raises(ConfigError, match="MODEL_SHA256"):
-        Settings.from_env({"MODEL_PATH": str(tmp_path), "MODEL_VERSION": "v1", "MODEL_SHA256": "a" * 64})
+        Settings.from_env({"MODEL_PATH": str(tmp_path), "MODEL_VERSION": "v1", "MODEL_SHA256": "a" * 64,
+                           "REJECTS_QUEUE_URL": QUEUE})
