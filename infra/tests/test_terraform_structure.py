@@ -24,6 +24,8 @@ PREPROD = INFRA / "envs" / "preprod"
 HANDOFF_EXAMPLE = PREPROD / "image.auto.tfvars.json.example"
 
 DIGEST_PATTERN = "^sha256:[0-9a-f]{64}$"
+# MODEL_SHA256: what lambdas/shared/settings.py accepts (lower-cased) and //tools/model:publish prints.
+SHA256_PATTERN = "^[0-9a-f]{64}$"
 # Data-plane prefixes: their actions must never be wildcards nor apply to "*".
 DATA_PREFIXES = ("s3:", "dynamodb:", "sqs:")
 # AWS accepts only "*" as the resource of these (no resource-level permissions); they write traces.
@@ -333,6 +335,25 @@ def test_function_environment_names_every_setting() -> None:
     expression = attr(environment, "variables")
     for name in ["DYNAMODB_TABLE", "MODEL_S3_URI", "MODEL_VERSION", "CONFIDENCE_THRESHOLD", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"]:
         assert re.search(rf"['\"]?\b{name}\b['\"]?\s*[:=]", expression), f"{name} missing from the function environment"
+
+
+def test_model_sha256_is_validated_and_reaches_the_function_as_model_sha256() -> None:
+    """The checksum //tools/model:publish prints is pinned in the deployment; the function refuses other bytes."""
+    variable = variables(MODULE)["model_sha256"]
+    assert attr(variable, "default") is None, "optional: null skips the check"
+    conditions = [attr(v, "condition") for v in blocks(variable, "validation")]
+    assert any(SHA256_PATTERN in c and re.search(r"var\.model_sha256\s*==\s*null", c) for c in conditions), conditions
+    pattern = re.compile(SHA256_PATTERN)
+    assert pattern.match("0a" * 32) and not pattern.match("0A" * 32) and not pattern.match("sha256:" + "0a" * 32)
+    (environment,) = blocks(lambda_function(), "environment")
+    expression = attr(environment, "variables")
+    assert re.search(r"['\"]?\bMODEL_SHA256\b['\"]?\s*[:=]\s*var\.model_sha256\b", expression), expression
+    assert re.search(r"var\.model_sha256\s*==\s*null\s*\?\s*\{\s*\}", expression), "unset must mean no MODEL_SHA256 at all"
+    (module,) = [body for entry in PARSED[PREPROD / "main.tf"]["module"] for body in entry.values()]
+    assert "var.model_sha256" in attr(module, "model_sha256")
+    assert "model_sha256" in variables(PREPROD)
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    assert "`model_sha256`" in readme and "//tools/model:publish" in readme
 
 
 def test_log_group_is_the_functions_own_with_retention_and_kms() -> None:

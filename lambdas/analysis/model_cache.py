@@ -3,7 +3,8 @@
 The cold path is: fetch/extract (model_store) -> join the background
 torch/transformers import -> load. The import was started when the handler
 module was imported, so it runs while the tarball downloads. Each phase's
-time is logged; the total is reported as ModelLoadTimeMs by the handler.
+time is logged; the total is reported as ModelLoadTimeMs by the handler. A model whose publish.json records other
+torch/transformers versions than the running ones is served with a warning (provenance.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lambdas.analysis import ml_import
+from lambdas.analysis import ml_import, provenance
 from lambdas.analysis.sentiment import SentimentModel
 from lambdas.shared import aws_clients
 from lambdas.shared.model_store import STORE, ModelStore
@@ -60,6 +61,7 @@ def get_model(settings: Settings, store: ModelStore = STORE) -> tuple[SentimentM
         logger.info("Model weights loaded", extra={
             "phase": "load", "duration_ms": round(model.load_ms, 1), "quantized_int8": settings.quantize_int8,
             "max_length": model.max_length})
+        provenance.warn_on_version_mismatch(local.path, provenance.library_versions(mods.torch, mods.transformers))
         report = LoadReport(
             total_ms=(time.perf_counter() - started) * 1000,
             download_extract_ms=local.download_extract_ms,

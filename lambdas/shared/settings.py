@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lambdas.shared.validation import describe
 
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.+)$")
+# Public: //tools/model:publish accepts exactly the MODEL_S3_URI values the function does.
+S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -65,7 +66,7 @@ class Settings(BaseModel):
     @field_validator("model_s3_uri")
     @classmethod
     def _check_s3_uri(cls, value: str | None) -> str | None:
-        if value is not None and not _S3_URI.match(value):
+        if value is not None and not S3_URI.match(value):
             raise ValueError("expected s3://bucket/key")
         return value
 
@@ -87,7 +88,7 @@ class Settings(BaseModel):
     # -- derived values -------------------------------------------------
     @property
     def model_s3_location(self) -> tuple[str, str]:
-        match = _S3_URI.match(self.model_s3_uri or "")
+        match = S3_URI.match(self.model_s3_uri or "")
         if not match:
             raise ConfigError("MODEL_S3_URI is not set")
         return match.group("bucket"), match.group("key")

@@ -1,8 +1,10 @@
 """Generate a tiny DistilBERT sentiment model and pack it like production.
 
 The production artifact is a Hugging Face model directory (config.json,
-model.safetensors, tokenizer files) packed as ``model.tar.gz`` with the files
-at the tar root. Tests cannot download that model (no model hub here), so this
+model.safetensors, tokenizer files) packed as ``model.tar.gz``
+(``tools/bazel run //tools/model:publish`` puts them under ``model/``; the
+function also takes them at the tar root, which is what this module packs by
+default). Tests cannot download that model (no model hub here), so this
 module builds a structurally identical one locally:
 
 * a real WordPiece tokenizer (vocab.txt built from a small word list plus
@@ -25,14 +27,15 @@ CLI: ``python -m tools.testing.tiny_model OUT_DIR [--full-size]`` writes
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
 import io
 import os
 import random
-import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+# The same reproducible packing as the publish tool's (re-exported: callers use tiny_model.sha256_file).
+from tools.model.archive import sha256_file, write_tar_gz
 
 POSITIVE_WORDS = [
     "good", "great", "excellent", "love", "wonderful", "amazing", "happy", "best",
@@ -170,21 +173,6 @@ def build_model_dir(out_dir: Path, *, full_size: bool = False, seed: int = 1234,
     return out_dir
 
 
-def _write_tar(fileobj, model_dir: Path, top_dir: str | None) -> None:
-    # Reproducible (fixed mtimes/owners, gzip mtime 0): the checksum only
-    # depends on the content.
-    with gzip.GzipFile(fileobj=fileobj, mode="wb", mtime=0) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
-            rel = path.relative_to(model_dir).as_posix()
-            info = tarfile.TarInfo(f"{top_dir}/{rel}" if top_dir else rel)
-            info.size = path.stat().st_size
-            info.mode = 0o644
-            info.mtime = 0
-            with open(path, "rb") as fh:
-                tar.addfile(info, fh)
-
-
 def pack_model(model_dir: Path, tarball: Path, *, top_dir: str | None = None) -> str:
     """Pack model_dir as a .tar.gz (files at the root, or under top_dir).
 
@@ -193,16 +181,8 @@ def pack_model(model_dir: Path, tarball: Path, *, top_dir: str | None = None) ->
     tarball = Path(tarball)
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with open(tarball, "wb") as raw:
-        _write_tar(raw, Path(model_dir), top_dir)
+        write_tar_gz(raw, Path(model_dir), top_dir=top_dir)
     return sha256_file(tarball)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def build_artifact(out_dir: Path, *, full_size: bool = False, seed: int = 1234,
@@ -214,10 +194,11 @@ def build_artifact(out_dir: Path, *, full_size: bool = False, seed: int = 1234,
     return ModelArtifact(model_dir=model_dir, tarball=tarball, sha256=sha)
 
 
-def tar_bytes(model_dir: Path, *, top_dir: str | None = None) -> bytes:
-    """Pack into memory (convenience for tests uploading to S3)."""
+def tar_bytes(model_dir: Path, *, top_dir: str | None = None, extra_files: Mapping[str, bytes] | None = None) -> bytes:
+    """Pack into memory (convenience for tests uploading to S3); extra_files (name -> content), e.g. a
+    publish.json, are packed beside the model's files."""
     buf = io.BytesIO()
-    _write_tar(buf, Path(model_dir), top_dir)
+    write_tar_gz(buf, Path(model_dir), top_dir=top_dir, extra_files=extra_files)
     return buf.getvalue()
 
 

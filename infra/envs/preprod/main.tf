@@ -18,7 +18,8 @@ module "analysis_lambda" {
   model_bucket_name    = var.model_bucket_name
   model_key_prefix     = var.model_key_prefix
   model_object_key     = var.model_object_key
-  model_sha256         = var.model_sha256
+  # CI passes TF_VAR_model_sha256 from a GitHub variable, which is "" while unset; the module wants null then.
+  model_sha256 = var.model_sha256 == "" ? null : var.model_sha256
 
   dynamodb_table_arn = var.dynamodb_table_arn
   sns_topic_arn      = var.sns_topic_arn

@@ -118,7 +118,7 @@ variable "model_object_key" {
 }
 
 variable "model_sha256" {
-  description = "Expected SHA-256 of the model tarball, or null to skip the check."
+  description = "Expected SHA-256 of the model tarball (MODEL_SHA256 printed by //tools/model:publish), or null to skip the check. An empty string (an unset GitHub variable arriving as TF_VAR_model_sha256) counts as null."
   type        = string
   default     = null
 }

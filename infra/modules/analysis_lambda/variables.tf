@@ -238,7 +238,7 @@ variable "model_object_key" {
 }
 
 variable "model_sha256" {
-  description = "Expected SHA-256 of the model tarball (MODEL_SHA256, 64 hex characters); the function refuses a tarball that does not match. null skips the check."
+  description = "Expected SHA-256 of the model tarball (MODEL_SHA256, 64 lowercase hex characters), as printed by `tools/bazel run //tools/model:publish`; the function refuses a tarball that does not match. null skips the check (the object's own sha256 metadata is still verified when present)."
   type        = string
   default     = null
 

@@ -87,6 +87,11 @@ run "direct_sns_path_by_digest" {
   }
 
   assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "MODEL_SHA256")
+    error_message = "Without model_sha256 the function gets no MODEL_SHA256 (an empty one would not be a checksum)."
+  }
+
+  assert {
     condition     = length(aws_sns_topic_subscription.lambda) == 1 && length(aws_lambda_permission.sns) == 1 && length(aws_sqs_queue.buffer) == 0 && length(aws_lambda_event_source_mapping.sqs) == 0
     error_message = "Without the buffer, only the direct SNS -> Lambda path exists."
   }
@@ -219,6 +224,29 @@ run "refuses_a_model_outside_the_readable_prefix" {
   }
 
   expect_failures = [aws_lambda_function.this]
+}
+
+run "passes_the_model_checksum_to_the_function" {
+  command = apply
+
+  variables {
+    model_sha256 = "4f2a0c9e6b1d3a5c7e9f0b2d4c6a8e1f3b5d7c9a0e2f4b6d8c1a3e5f7b9d0c2e"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["MODEL_SHA256"] == "4f2a0c9e6b1d3a5c7e9f0b2d4c6a8e1f3b5d7c9a0e2f4b6d8c1a3e5f7b9d0c2e"
+    error_message = "model_sha256 must reach the function as MODEL_SHA256."
+  }
+}
+
+run "rejects_a_malformed_model_checksum" {
+  command = plan
+
+  variables {
+    model_sha256 = "sha256:4f2a0c9e6b1d3a5c7e9f0b2d4c6a8e1f3b5d7c9a0e2f4b6d8c1a3e5f7b9d0c2e"
+  }
+
+  expect_failures = [var.model_sha256]
 }
 
 run "rejects_too_little_ephemeral_storage" {
