@@ -1,14 +1,17 @@
 """The README's main command: the whole feature on this machine, on embedded defaults.
 
-    tools/bazel run //lambdas/analysis:local [-- --model DIR|TARBALL] [--batches 3] [--out DIR]
+    tools/bazel run //lambdas/analysis:local [-- --model DIR|TARBALL] [--out DIR]
 
 Builds nothing itself (Bazel built the image it is given), then: generates a full-size DistilBERT-architecture
 model with RANDOM weights unless --model names a real one (its labels are then meaningless: it shows the
 mechanics, not sentiment quality), uploads it as s3://sentiment-models/distilbert/v1.0.0/model.tar.gz to moto,
 seeds the sentiment-items table with pending items from the shipped headlines, pushes the image to a local
-registry and runs what it pulls back under runc behind the Runtime API emulator, publishes the items as SNS
-events in a few batches, and prints the cold-start phases, per-invocation latency, the items with their new
-sentiment/score/status, and the dashboard's path. Everything started is stopped on exit, also on Ctrl-C.
+registry and runs what it pulls back under runc behind the Runtime API emulator, and delivers the items as AWS
+would (delivery.py): half published to SNS (one record per invocation), half through the SNS -> SQS buffer queue
+(batches shaped by the Terraform module's batch size and window), with a poison record on each path. It prints the
+cold-start phases, the invocations per path with their latency, the items with their new sentiment/score/status,
+the dead-lettered records with their reasons, and the dashboard's path. Everything started is stopped on exit,
+also on Ctrl-C.
 """
 
 import argparse
@@ -19,11 +22,17 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from tools.lambda_emulator import InvokeResult
 from tools.local import dashboard
+from tools.local.delivery import Invocation, SnsTopic, drain
+from tools.local.latency import percentile
+from tools.local.sqs_source import SqsEventSource
 from tools.local.stack import MODEL_VERSION, LocalStack
-from tools.testing.events import make_item, sns_event
+from tools.testing.events import make_item, poison_messages
 from tools.testing.tiny_model import build_artifact
 
 HEADLINES = Path(__file__).resolve().parents[2] / "bench/headlines.txt"
@@ -50,11 +59,21 @@ def model_tarball(arg: str | None, work: Path) -> tuple[Path, str]:
     raise SystemExit(f"local: --model {arg}: no such file or directory")
 
 
+def deliver(invoke: Callable[[dict], InvokeResult], buffer: SqsEventSource, items: list[dict],
+            poison: list[Any]) -> list[Invocation]:
+    """The first half of ITEMS and of POISON through SNS (an invocation each), the rest through the buffer queue
+    (batches); returns every invocation, retries included."""
+    topic = SnsTopic()
+    for message in items[:len(items) // 2] + poison[:len(poison) // 2]:
+        topic.publish(message)
+    buffer.send([(message, None) for message in items[len(items) // 2:] + poison[len(poison) // 2:]])
+    return drain(invoke, topic, buffer)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True, help="OCI image layout (passed by the Bazel target)")
     parser.add_argument("--model", help="a real model directory or model.tar.gz (default: generated)")
-    parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--out", help="where the dashboard goes (default: a new temp dir)")
     args = parser.parse_args()
     # Ctrl-C and termination unwind through the context manager, which stops everything it started.
@@ -72,15 +91,15 @@ def main() -> None:
         with LocalStack(Path(args.image), work / "stack", tarball, progress=say) as stack:
             stack.seed(items)
             say(f"seeded {len(items)} pending items in sentiment-items")
-            size = -(-len(items) // args.batches)
-            results = []
-            for n in range(args.batches):
-                batch = items[n * size:(n + 1) * size]
-                say(f"publishing batch {n + 1}/{args.batches}: {len(batch)} SNS records")
-                result = stack.invoke(sns_event(*batch))
-                if not result.ok:
-                    raise SystemExit(f"local: invocation failed: {result.payload.decode()[:2000]}")
-                results.append((result, stack.emulator.invocations[-1]))
+            poison = [message for message, _ in poison_messages().values()]
+            say(f"delivering {len(items)} items and {len(poison)} poison records: half through SNS (one record per "
+                f"invocation), half through the SQS buffer queue (batches of at most {stack.buffer.batch_size})")
+            invocations = deliver(stack.invoke, stack.buffer, items, poison)
+            failed = [i.result for i in invocations if not i.result.ok]
+            if failed:
+                say(f"{len(failed)} invocation(s) failed (retried as AWS would); the first: "
+                    f"{failed[0].payload.decode()[:2000]}")
+            dead_letters = stack.rejects()
             rows = []
             for item in items:
                 stored = stack.item(item["source_id"], item["timestamp"]) or {}
@@ -95,16 +114,25 @@ def main() -> None:
     if loaded:
         phases = loaded[0]
         print("Cold start (first invocation), from the container's 'Model loaded successfully' log line:")
-        print(f"  init (runtime start -> first next): {results[0][1].init_ms:.0f} ms")
+        print(f"  init (runtime start -> first next): {invocations[0].result.record.init_ms:.0f} ms")
         for key in ("download_extract_ms", "import_ms", "import_wait_ms", "model_init_ms", "load_time_ms"):
             print(f"  {key:<22} {phases.get(key)}")
     else:
         print("WARNING: no 'Model loaded successfully' line in the container log")
-    print("Invocations:")
-    for i, (result, record) in enumerate(results):
-        summary = result.json()
-        print(f"  #{i + 1}: {record.duration_ms:.0f} ms, cold={record.cold_start}, analyzed={summary.get('analyzed')}, "
-              f"duplicates={summary.get('duplicates')}, rejected={len(summary.get('rejected', []))}")
+    print("Invocations (as AWS delivers: SNS one record each, SQS in batches):")
+    for kind in ("sns", "sqs"):
+        mine = [i for i in invocations if i.kind == kind]
+        durations = [i.result.record.duration_ms for i in mine if i.result.record.duration_ms is not None]
+        summaries = [i.result.json() for i in mine if i.result.ok]
+        print(f"  {kind}: {len(mine)} invocations of {sum(i.records for i in mine)} records (at most "
+              f"{max((i.records for i in mine), default=0)} per invocation); analyzed "
+              f"{sum(s.get('analyzed', 0) for s in summaries)}, rejected {sum(len(s.get('rejected', [])) for s in summaries)}"
+              f"; duration p50 {percentile(durations, 0.5):.0f} ms, p99 {percentile(durations, 0.99):.0f} ms")
+    first = invocations[0].result.record
+    print(f"  first invocation: {first.duration_ms:.0f} ms, cold={first.cold_start}")
+    print(f"Dead-lettered to the rejects queue: {len(dead_letters)}")
+    for letter in dead_letters:
+        print(f"  {letter['event_kind']} record {letter['record_id']}: {letter['reason'][:110]}")
     print(f"Peak memory of the container ({stack.peak_memory_source}): {peak_mb:.0f} MB "
           f"(memory limit {stack.memory_limit}); "
           f"files written outside /tmp: {len(outside)}")
@@ -113,12 +141,12 @@ def main() -> None:
         print(f"{row['source_id']:<26} {str(row['sentiment']):<9} {str(row['score'])[:6]:<7} {str(row['status']):<9} "
               f"{row['text'][:60]}")
     counts = Counter(row["sentiment"] for row in rows)
-    page = dashboard.write(out, counts, [record.duration_ms for _, record in results], rows,
+    page = dashboard.write(out, counts, [i.result.record.duration_ms for i in invocations], rows,
                            [f"Model: {model_note}", f"Image: {stack.reference}", f"Peak memory: {peak_mb:.0f} MB"])
     print(f"\nDashboard: {page} (and {page.with_suffix('.png')})")
     analyzed = sum(1 for row in rows if row["status"] == "analyzed")
-    say(f"done: {analyzed}/{len(rows)} items analyzed")
-    if analyzed != len(rows):
+    say(f"done: {analyzed}/{len(rows)} items analyzed, {len(dead_letters)}/{len(poison)} poison records dead-lettered")
+    if analyzed != len(rows) or len(dead_letters) != len(poison):
         sys.exit(1)
 
 

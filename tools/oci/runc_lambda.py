@@ -66,12 +66,14 @@ def unpack(layout: Path, workdir: Path, ref: str = "latest") -> Path:
 
 def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
               mounts: list[tuple[str, str, bool]] = (), memory_mb: int = 2048, tmp_mb: int = 512,
-              network: bool = False, user: tuple[int, int] | None = None) -> dict:
+              network: bool = False, user: tuple[int, int] | None = None, rootfs: Path | None = None) -> dict:
     """Rewrites BUNDLE/config.json for Lambda-like limits.
 
     args replace the image's entrypoint+cmd; env is merged over the image's; mounts are (host, container, ro)
     bind mounts; network=True shares the host's network (the local runner's emulator on loopback), otherwise
-    the container has its own namespace with loopback only; user overrides the image's uid:gid. The memory limit
+    the container has its own namespace with loopback only; user overrides the image's uid:gid; rootfs names a root
+    file system outside the bundle (absolute: runc refuses a symlink), e.g. one that several bundles share read-only.
+    The memory limit
     is a cgroup where memory_cgroup_parent() finds one can be made, else no resources at all (see the module
     docstring); the MEMORY_LIMIT annotation in config.json records which (memory_limit() reads it).
     """
@@ -90,7 +92,7 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
     process["terminal"] = False
     process["noNewPrivileges"] = True
 
-    spec["root"] = {"path": "rootfs", "readonly": True}
+    spec["root"] = {"path": str(rootfs) if rootfs is not None else "rootfs", "readonly": True}
     spec["mounts"] = [m for m in spec.get("mounts", []) if m["destination"] != "/tmp"]
     spec["mounts"].append({
         "destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
@@ -292,8 +294,13 @@ def start(bundle: Path, state_dir: Path, container_id: str | None = None, **pope
     return proc, container_id
 
 
+def kill(state_dir: Path, container_id: str, signal: str = "KILL") -> None:
+    """Sends SIGNAL to the container's init process (nothing if it is gone already)."""
+    subprocess.run([RUNC, "--root", str(state_dir), "kill", container_id, signal], capture_output=True)
+
+
 def stop(state_dir: Path, container_id: str) -> None:
-    subprocess.run([RUNC, "--root", str(state_dir), "kill", container_id, "KILL"], capture_output=True)
+    kill(state_dir, container_id)
     subprocess.run([RUNC, "--root", str(state_dir), "delete", "--force", container_id], capture_output=True)
 
 

@@ -61,7 +61,18 @@ def sns_record(message: Any, message_id: str | None = None) -> dict[str, Any]:
 
 
 def sns_event(*messages: Any) -> dict[str, Any]:
+    """An event with one SNS record per message. SNS itself never sends more than one (it invokes once per message:
+    tools/local/delivery.py); several are for direct invocations in unit tests."""
     return {"Records": [sns_record(m) for m in messages]}
+
+
+def sns_to_sqs_body(message: Any, message_id: str | None = None) -> str:
+    """The body an SNS -> SQS subscription without raw message delivery puts in the queue: the notification as JSON,
+    with the URL keys spelt as SQS sees them."""
+    note = sns_notification(message if isinstance(message, str) else json.dumps(message), message_id)
+    note["SigningCertURL"] = note.pop("SigningCertUrl")
+    note["UnsubscribeURL"] = note.pop("UnsubscribeUrl")
+    return json.dumps(note)
 
 
 def sqs_record(body: Any, *, wrap_sns: bool = False, message_id: str | None = None) -> dict[str, Any]:
@@ -69,10 +80,7 @@ def sqs_record(body: Any, *, wrap_sns: bool = False, message_id: str | None = No
     SNS->SQS subscription without raw delivery does (keys as SQS sees them)."""
     text = body if isinstance(body, str) else json.dumps(body)
     if wrap_sns:
-        note = sns_notification(text)
-        note["SigningCertURL"] = note.pop("SigningCertUrl")
-        note["UnsubscribeURL"] = note.pop("UnsubscribeUrl")
-        text = json.dumps(note)
+        text = sns_to_sqs_body(text)
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
@@ -113,3 +121,17 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
+
+
+POISON_BASE = 10**6  # make_item numbers of poison records: apart from any run's good items
+
+
+def poison_messages(n: int = 0) -> dict[str, tuple[Any, str]]:
+    """Messages the function must reject and dead-letter, by what is wrong with them: (message, a fragment of the
+    reason it gives). N keeps the keys of several sets apart."""
+    base = POISON_BASE + 3 * n
+    return {
+        "empty text": (make_item(base, ""), "text_for_analysis"),
+        "JSON nested 5000 deep": ('{"a": ' * 5000 + "1" + "}" * 5000, "nested deeper"),
+        "text not a string": ({**make_item(base + 1), "text_for_analysis": 12345}, "text_for_analysis"),
+    }

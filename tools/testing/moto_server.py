@@ -153,15 +153,19 @@ def create_table(server: MotoServer, table: str) -> None:
 
 
 def seed_pending(server: MotoServer, table: str, items: Iterable[Mapping[str, Any]]) -> None:
-    """Insert items as the ingestion Lambda would: status = pending."""
+    """Insert items as the ingestion Lambda would: status = pending (25 to a BatchWriteItem: thousands take a
+    second, not a minute)."""
     ddb = server.client("dynamodb")
-    for item in items:
-        ddb.put_item(TableName=table, Item={
-            "source_id": {"S": item["source_id"]},
-            "timestamp": {"S": item["timestamp"]},
-            "source_type": {"S": item.get("source_type", "newsapi")},
-            "status": {"S": item.get("status", "pending")},
-        })
+    puts = [{"PutRequest": {"Item": {
+        "source_id": {"S": item["source_id"]},
+        "timestamp": {"S": item["timestamp"]},
+        "source_type": {"S": item.get("source_type", "newsapi")},
+        "status": {"S": item.get("status", "pending")},
+    }}} for item in items]
+    for start in range(0, len(puts), 25):
+        requests = {table: puts[start:start + 25]}
+        while requests:
+            requests = ddb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
 
 
 def get_item(server: MotoServer, table: str, source_id: str, timestamp: str) -> dict[str, Any] | None:
@@ -176,6 +180,18 @@ def get_item(server: MotoServer, table: str, source_id: str, timestamp: str) -> 
         return None
     deser = TypeDeserializer()
     return {k: deser.deserialize(v) for k, v in raw.items()}
+
+
+def scan_items(server: MotoServer, table: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every item of a source_id/timestamp table, deserialized, by key (a consistent scan, all pages)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deser, items = TypeDeserializer(), {}
+    for page in server.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for raw in page["Items"]:
+            item = {k: deser.deserialize(v) for k, v in raw.items()}
+            items[(item["source_id"], item["timestamp"])] = item
+    return items
 
 
 if __name__ == "__main__":  # manual use: print an endpoint and keep serving

@@ -5,6 +5,7 @@ import types
 
 import pytest
 
+from tools.local import services as services_module
 from tools.local import stack as stack_module
 from tools.oci import local_registry
 from tools.oci.local_registry import LocalRegistry
@@ -32,9 +33,9 @@ def started(monkeypatch):
             processes["registry"] = process
         return process
 
-    monkeypatch.setattr(stack_module.moto_server, "start_moto_server", start_moto)
+    monkeypatch.setattr(services_module.moto_server, "start_moto_server", start_moto)
     monkeypatch.setattr(local_registry.subprocess, "Popen", popen)
-    monkeypatch.setattr(stack_module.runc_lambda, "host_can_run_containers", lambda: None)
+    monkeypatch.setattr(services_module.runc_lambda, "host_can_run_containers", lambda: None)
     return processes
 
 
@@ -62,7 +63,7 @@ def test_a_registry_that_fails_to_come_up_stops_itself_and_moto(tmp_path, starte
     # local_registry's own view of urllib only: moto's readiness check (and boto3) keep the real one.
     monkeypatch.setattr(local_registry, "urllib", types.SimpleNamespace(request=types.SimpleNamespace(
         urlopen=never_answers)))
-    monkeypatch.setattr(stack_module, "LocalRegistry", functools.partial(LocalRegistry, ready_timeout=1))
+    monkeypatch.setattr(services_module, "LocalRegistry", functools.partial(LocalRegistry, ready_timeout=1))
     stack = stack_module.LocalStack(tmp_path / "no-such-image", tmp_path / "work", _model(tmp_path))
     with pytest.raises(RuntimeError, match="did not answer"):
         with stack:
