@@ -1,79 +1,109 @@
-"""A small dashboard of a local run: sentiment counts and per-invocation latency, as HTML (inline SVG) and PNG.
+"""The local run's dashboard: a PNG drawn with matplotlib (Agg) and an HTML page that embeds it and lists the items.
 
-No plotting library is in the locked sets, and the picture is two bar charts, so this draws them itself:
-SVG for the page, and the same bars rasterised into a PNG with zlib (the PNG format needs nothing else).
+Three panels: how many items got each sentiment, the score histogram with the confidence threshold marked (items
+below it are the `neutral` ones), and the duration of each invocation with the cold start marked. ``figure``
+returns the matplotlib Figure so that tests read what is drawn (titles, axis labels, bar heights, annotations)
+instead of pixels. matplotlib is in the tools' wheel set (@pip_test), never the image's.
 """
 
+from __future__ import annotations
+
+import base64
 import html
-import struct
-import zlib
+import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-COLORS = {"positive": (46, 160, 67), "neutral": (150, 150, 150), "negative": (207, 34, 46), "latency": (31, 111, 235)}
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from lambdas.shared.settings import Settings
+
+SENTIMENTS = ("positive", "neutral", "negative")
+COLORS = {"positive": "#2ea043", "neutral": "#8c8c8c", "negative": "#cf222e", "cold": "#bc4c00", "warm": "#1f6feb"}
+# The handler's default CONFIDENCE_THRESHOLD: what the histogram marks unless the run says otherwise.
+DEFAULT_THRESHOLD = Settings.model_fields["confidence_threshold"].default
+TITLE = "Analysis Lambda — local run"
 
 
-def _bars(values: list[tuple[str, float, str]], width: int, height: int) -> list[tuple[int, int, int, int, str, str]]:
-    """(x, y, w, h, label, color key) of each bar, scaled to the plot box."""
-    top = max((v for _, v, _ in values), default=1) or 1
-    slot = width // max(len(values), 1)
-    return [(i * slot + slot // 6, height - int(v / top * (height - 20)), slot * 2 // 3, int(v / top * (height - 20)),
-             label, color) for i, (label, v, color) in enumerate(values)]
+def _counts_panel(ax, counts: Mapping[str, int]) -> None:
+    values = [int(counts.get(k, 0)) for k in SENTIMENTS]
+    ax.bar_label(ax.bar(SENTIMENTS, values, color=[COLORS[k] for k in SENTIMENTS]))
+    ax.set(title=f"Sentiment of {sum(values)} items", xlabel="sentiment", ylabel="items")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.margins(y=0.15)  # room for the value above the tallest bar
 
 
-def _svg(title: str, values: list[tuple[str, float, str]], unit: str) -> str:
-    width, height = 420, 220
-    parts = [f'<svg width="{width}" height="{height + 40}" xmlns="http://www.w3.org/2000/svg">',
-             f'<text x="4" y="14" font-size="14">{html.escape(title)}</text>']
-    for (x, y, w, h, label, color), (_, value, _) in zip(_bars(values, width, height), values):
-        r, g, b = COLORS[color]
-        parts.append(f'<rect x="{x}" y="{y + 20}" width="{w}" height="{h}" fill="rgb({r},{g},{b})"/>')
-        parts.append(f'<text x="{x}" y="{height + 34}" font-size="11">{html.escape(label)}</text>')
-        parts.append(f'<text x="{x}" y="{y + 16}" font-size="11">{value:g}{unit}</text>')
-    return "".join(parts) + "</svg>"
+def _scores_panel(ax, rows: Sequence[Mapping], threshold: float) -> None:
+    # A two-label softmax's top probability lies in [0.5, 1]; stacked by sentiment, so the neutral ones show
+    # up left of the threshold line.
+    by_sentiment = [[float(r["score"]) for r in rows if r.get("score") is not None and r.get("sentiment") == k]
+                    for k in SENTIMENTS]
+    ax.hist(by_sentiment, bins=20, range=(0.5, 1.0), stacked=True, color=[COLORS[k] for k in SENTIMENTS],
+            label=list(SENTIMENTS))
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:g}")
+    ax.set(title="Score (top softmax probability)", xlabel="score", ylabel="items", xlim=(0.5, 1.0))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="best", fontsize="small")
 
 
-def _png(charts: list[list[tuple[str, float, str]]], path: Path) -> None:
-    width, height, gap = 420, 220, 20
-    total_w = width * len(charts) + gap * (len(charts) - 1)
-    pixels = [[(255, 255, 255)] * total_w for _ in range(height)]
-    axis = (60, 60, 60)
-    for index, values in enumerate(charts):
-        offset = index * (width + gap)
-        # A frame and a base line per panel, so the two charts read apart (labels are on the HTML page).
-        for col in range(offset, offset + width):
-            pixels[0][col] = pixels[height - 1][col] = axis
-        for row in range(height):
-            pixels[row][offset] = pixels[row][offset + width - 1] = axis
-        for x, y, w, h, _label, color in _bars(values, width, height):
-            for row in range(max(y, 0), height):
-                for col in range(offset + x, min(offset + x + w, total_w)):
-                    pixels[row][col] = COLORS[color]
-    raw = b"".join(b"\x00" + bytes(c for px in row for c in px) for row in pixels)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", total_w, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+def _latency_panel(ax, latencies_ms: Sequence[float], cold_starts: Sequence[bool]) -> None:
+    colors = [COLORS["cold" if cold else "warm"] for cold in cold_starts]
+    bars = ax.bar([f"#{i + 1}" for i in range(len(latencies_ms))], latencies_ms, color=colors)
+    ax.bar_label(bars, labels=[f"{ms:,.0f} ms" for ms in latencies_ms])
+    ax.set(title="Duration per invocation", xlabel="invocation", ylabel="duration (ms)")
+    ax.legend(handles=[Patch(color=COLORS["cold"], label="cold start"), Patch(color=COLORS["warm"], label="warm")])
+    ax.margins(y=0.15)
 
 
-def write(out_dir: Path, counts: dict[str, int], latencies_ms: list[float], rows: list[dict], notes: list[str]) -> Path:
-    """Writes dashboard.html and dashboard.png into OUT_DIR; returns the HTML path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sentiment = [(k, float(counts.get(k, 0)), k) for k in ("positive", "neutral", "negative")]
-    latency = [(f"#{i + 1}", round(ms), "latency") for i, ms in enumerate(latencies_ms)]
-    _png([sentiment, latency], out_dir / "dashboard.png")
+def figure(counts: Mapping[str, int], latencies_ms: Sequence[float], rows: Sequence[Mapping], *,
+           threshold: float = DEFAULT_THRESHOLD, cold_starts: Sequence[bool] | None = None) -> Figure:
+    """The dashboard as a Figure. cold_starts: one flag per invocation; by default the first one is cold (a fresh
+    container's first invocation is the only one that loads the model)."""
+    if cold_starts is None:
+        cold_starts = [i == 0 for i in range(len(latencies_ms))]
+    if len(cold_starts) != len(latencies_ms):
+        raise ValueError(f"{len(latencies_ms)} latencies but {len(cold_starts)} cold-start flags")
+    fig = Figure(figsize=(15, 4.8), layout="constrained")
+    fig.suptitle(TITLE)
+    counts_ax, scores_ax, latency_ax = fig.subplots(1, 3)
+    _counts_panel(counts_ax, counts)
+    _scores_panel(scores_ax, rows, threshold)
+    _latency_panel(latency_ax, latencies_ms, cold_starts)
+    return fig
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)  # a bare Figure renders through Agg: no pyplot, no display
+    return buf.getvalue()
+
+
+def _page(png: bytes, rows: Sequence[Mapping], notes: Sequence[str]) -> str:
     table = "".join(
-        f"<tr><td>{html.escape(r['source_id'])}</td><td>{html.escape(r['text'][:70])}</td>"
-        f"<td>{html.escape(str(r.get('sentiment')))}</td><td>{r.get('score')}</td><td>{html.escape(str(r.get('status')))}</td></tr>"
+        f"<tr><td>{html.escape(str(r.get('source_id')))}</td><td>{html.escape(str(r.get('text')))}</td>"
+        f"<td>{html.escape(str(r.get('sentiment')))}</td><td>{html.escape(str(r.get('score')))}</td>"
+        f"<td>{html.escape(str(r.get('status')))}</td></tr>"
         for r in rows)
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>Analysis Lambda — local run</title>"
-        "<h1>Analysis Lambda — local run</h1>"
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>{TITLE}</title><h1>{TITLE}</h1>"
         + "".join(f"<p>{html.escape(n)}</p>" for n in notes)
-        + _svg("Sentiment counts", sentiment, "") + _svg("Invocation latency (ms)", latency, "")
+        + f"<img alt='sentiment counts, score histogram, duration per invocation' "
+          f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
         + "<table border='1' cellpadding='3'><tr><th>source_id</th><th>text</th><th>sentiment</th><th>score</th>"
         + f"<th>status</th></tr>{table}</table>"
     )
-    (out_dir / "dashboard.html").write_text(page)
-    return out_dir / "dashboard.html"
+
+
+def write(out_dir: Path, counts: Mapping[str, int], latencies_ms: Sequence[float], rows: Sequence[Mapping],
+          notes: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD,
+          cold_starts: Sequence[bool] | None = None) -> Path:
+    """Writes dashboard.png and dashboard.html (the PNG embedded, every item listed) into out_dir; returns the
+    HTML path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = png_bytes(figure(counts, latencies_ms, rows, threshold=threshold, cold_starts=cold_starts))
+    (out_dir / "dashboard.png").write_bytes(png)
+    page = out_dir / "dashboard.html"
+    page.write_text(_page(png, rows, notes), encoding="utf-8")
+    return page

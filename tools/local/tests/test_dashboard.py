@@ -1,43 +1,85 @@
-"""The local run's dashboard: a valid PNG whose bars follow the counts, and an HTML page with every item."""
+"""The local run's dashboard: what the figure draws (read through matplotlib's objects) and the HTML page."""
 
-import struct
-import zlib
-from pathlib import Path
+import base64
+import re
+
+import pytest
+from matplotlib.image import imread
 
 from tools.local import dashboard
 
-ROWS = [{"source_id": f"newsapi#{i}", "text": f"headline {i}", "sentiment": s, "score": 0.9, "status": "analyzed"}
-        for i, s in enumerate(["positive", "positive", "negative", "neutral"])]
+ROWS = [{"source_id": f"newsapi#{i}", "text": f"headline <{i}>", "sentiment": s, "score": score, "status": "analyzed"}
+        for i, (s, score) in enumerate([("positive", 0.91), ("positive", 0.83), ("negative", 0.97), ("neutral", 0.55)])]
+COUNTS = {"positive": 2, "negative": 1, "neutral": 1}
+LATENCIES = [3012.4, 401.0, 388.6]
 
 
-def decode_png(path: Path) -> tuple[int, int, list[bytes]]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    idat = data.index(b"IDAT")
-    length = struct.unpack(">I", data[idat - 4:idat])[0]
-    raw = zlib.decompress(data[idat + 4:idat + 4 + length])
-    stride = 1 + width * 3
-    return width, height, [raw[r * stride + 1:(r + 1) * stride] for r in range(height)]
+@pytest.fixture(name="axes")
+def _axes():
+    fig = dashboard.figure(COUNTS, LATENCIES, ROWS, threshold=0.6)
+    assert fig._suptitle.get_text() == dashboard.TITLE
+    return dict(zip(("counts", "scores", "latency"), fig.axes))
 
 
-def colored_columns(row: bytes, rgb: tuple[int, int, int]) -> int:
-    return sum(1 for i in range(0, len(row), 3) if tuple(row[i:i + 3]) == rgb)
+def bar_heights(ax) -> list[float]:
+    return [patch.get_height() for patch in ax.containers[0]]
 
 
-def test_png_bars_are_as_tall_as_the_counts(tmp_path):
-    page = dashboard.write(tmp_path, {"positive": 2, "negative": 1, "neutral": 1}, [3000.0, 400.0], ROWS, ["note"])
-    width, height, rows = decode_png(page.with_suffix(".png"))
-    assert (width, height) == (420 * 2 + 20, 220)
-    green, red = dashboard.COLORS["positive"], dashboard.COLORS["negative"]
-    green_rows = sum(1 for row in rows if colored_columns(row, green))
-    red_rows = sum(1 for row in rows if colored_columns(row, red))
-    assert green_rows == 2 * red_rows or abs(green_rows - 2 * red_rows) <= 1
+def texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
 
 
-def test_html_lists_every_item_and_both_charts(tmp_path):
-    page = dashboard.write(tmp_path, {"positive": 2, "negative": 1, "neutral": 1}, [3000.0, 400.0], ROWS, ["note"])
+def test_counts_panel_has_title_axes_and_a_value_on_each_bar(axes):
+    ax = axes["counts"]
+    assert ax.get_title() == "Sentiment of 4 items"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("sentiment", "items")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["positive", "neutral", "negative"]
+    assert bar_heights(ax) == [2, 1, 1]
+    assert texts(ax) == ["2", "1", "1"]
+
+
+def test_score_histogram_counts_every_scored_item_and_marks_the_threshold(axes):
+    ax = axes["scores"]
+    assert ax.get_title() == "Score (top softmax probability)"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("score", "items")
+    # Stacked by sentiment: the top of the last stack holds every item; the neutral one lies left of the line.
+    assert sum(p.get_height() for c in ax.containers for p in c) == len(ROWS)
+    neutral_bars = [p for p in ax.containers[1] if p.get_height()]
+    assert len(neutral_bars) == 1 and neutral_bars[0].get_x() < 0.6
+    [line] = ax.lines
+    assert list(line.get_xdata()) == [0.6, 0.6]
+    assert "threshold 0.6" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_latency_panel_marks_the_cold_invocation(axes):
+    ax = axes["latency"]
+    assert ax.get_title() == "Duration per invocation"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("invocation", "duration (ms)")
+    assert bar_heights(ax) == LATENCIES
+    assert texts(ax) == ["3,012 ms", "401 ms", "389 ms"]
+    colors = [patch.get_facecolor() for patch in ax.containers[0]]
+    assert colors[0] != colors[1] and colors[1] == colors[2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cold start", "warm"]
+
+
+def test_cold_flags_from_the_caller_win():
+    fig = dashboard.figure(COUNTS, LATENCIES, ROWS, cold_starts=[True, False, True])
+    colors = [patch.get_facecolor() for patch in fig.axes[2].containers[0]]
+    assert colors[0] == colors[2] != colors[1]
+    with pytest.raises(ValueError):
+        dashboard.figure(COUNTS, LATENCIES, ROWS, cold_starts=[True])
+
+
+def test_page_embeds_the_png_and_lists_every_item(tmp_path):
+    page = dashboard.write(tmp_path, COUNTS, LATENCIES, ROWS, ["Model: demo"])
+    png = page.with_suffix(".png")
+    height, width, _ = imread(png).shape
+    assert (width, height) == (1500, 480)
     html = page.read_text()
-    assert html.count("<svg") == 2
+    [data] = re.findall(r"src='data:image/png;base64,([^']+)'", html)
+    assert base64.b64decode(data) == png.read_bytes()
+    assert "<p>Model: demo</p>" in html
     for row in ROWS:
         assert row["source_id"] in html
+        assert f"headline &lt;{row['source_id'][-1]}&gt;" in html  # escaped
+        assert f"<td>{row['sentiment']}</td><td>{row['score']}</td>" in html
