@@ -124,10 +124,11 @@ def main() -> None:
         mine = [i for i in invocations if i.kind == kind]
         durations = [i.result.record.duration_ms for i in mine if i.result.record.duration_ms is not None]
         summaries = [i.result.json() for i in mine if i.result.ok]
+        rejected = sum(len(s.get("rejected", [])) for s in summaries)
         print(f"  {kind}: {len(mine)} invocations of {sum(i.records for i in mine)} records (at most "
               f"{max((i.records for i in mine), default=0)} per invocation); analyzed "
-              f"{sum(s.get('analyzed', 0) for s in summaries)}, rejected {sum(len(s.get('rejected', [])) for s in summaries)}"
-              f"; duration p50 {percentile(durations, 0.5):.0f} ms, p99 {percentile(durations, 0.99):.0f} ms")
+              f"{sum(s.get('analyzed', 0) for s in summaries)}, rejected {rejected}; duration p50 "
+              f"{percentile(durations, 0.5):.0f} ms, p99 {percentile(durations, 0.99):.0f} ms")
     first = invocations[0].result.record
     print(f"  first invocation: {first.duration_ms:.0f} ms, cold={first.cold_start}")
     print(f"Dead-lettered to the rejects queue: {len(dead_letters)}")

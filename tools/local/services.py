@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +40,9 @@ def cleanup(step):
 
 
 class Services:
-    def __init__(self, image_layout: Path, workdir: Path, model_tarball: Path | Callable[[], Path], *,
-                 progress=lambda message: None, visibility_timeout_s: int = VISIBILITY_TIMEOUT_S):
-        """MODEL_TARBALL may be a callable, called once the image is unpacked: a model still being built meanwhile
-        (e.g. in a thread) costs no extra wait."""
-        self.image_layout, self.workdir, self.model_tarball = Path(image_layout), Path(workdir), model_tarball
+    def __init__(self, image_layout: Path, workdir: Path, model_tarball: Path, *, progress=lambda message: None,
+                 visibility_timeout_s: int = VISIBILITY_TIMEOUT_S):
+        self.image_layout, self.workdir, self.model_tarball = Path(image_layout), Path(workdir), Path(model_tarball)
         self.progress, self.visibility_timeout_s = progress, visibility_timeout_s
         self._exits = contextlib.ExitStack()
 
@@ -70,9 +67,12 @@ class Services:
         # Its own process, like a real service: its CPU is not ours, and its state dies with it.
         self.moto = moto_server.start_moto_server(mode="subprocess")  # stops its process itself if it fails
         starting.callback(cleanup(self.moto.stop))
+        moto_server.create_bucket(self.moto, BUCKET)
+        moto_server.upload_model(self.moto, BUCKET, MODEL_KEY, self.model_tarball.read_bytes())
         moto_server.create_table(self.moto, TABLE)
         self.rejects_queue_url = moto_server.create_queue(self.moto, REJECTS_QUEUE)
         self.buffer = SqsEventSource.create(self.moto, visibility_s=self.visibility_timeout_s)
+        self.progress(f"uploaded s3://{BUCKET}/{MODEL_KEY} ({self.model_tarball.stat().st_size / 1e6:.1f} MB)")
 
         self.progress("starting docker-registry on loopback; pushing the image by digest")
         self.registry = LocalRegistry(self.workdir / "registry").__enter__()  # a failed start stops its own process
@@ -88,11 +88,6 @@ class Services:
                         f"docker://{self.reference}", f"oci:{pulled}:latest"], check=True, capture_output=True)
         self.progress(f"pushed and pulled back {self.reference}")
         self.image_bundle = runc_lambda.unpack(pulled, self.workdir / "image")
-
-        tarball = Path(self.model_tarball() if callable(self.model_tarball) else self.model_tarball)
-        moto_server.create_bucket(self.moto, BUCKET)
-        moto_server.upload_model(self.moto, BUCKET, MODEL_KEY, tarball.read_bytes())
-        self.progress(f"uploaded s3://{BUCKET}/{MODEL_KEY} ({tarball.stat().st_size / 1e6:.1f} MB)")
 
     def function_env(self) -> dict[str, str]:
         """The function's configuration, as Terraform sets it, pointing at moto."""
