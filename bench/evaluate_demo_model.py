@@ -46,6 +46,10 @@ def shipped_labels(directory: Path, threshold: float) -> dict:
     return {"texts": texts, **out}
 
 
+def tally(counts: Counter) -> str:
+    return ", ".join(f"{counts[s]} {s}" for s in ("positive", "neutral", "negative"))
+
+
 def section(model_note: str, facts: dict, result: dict, shipped: dict) -> str:
     fp32, int8 = result["fp32"], result["int8"]
     counts = {p: Counter(label for label, _ in shipped[p]) for p in evaluate.PRECISIONS}
@@ -53,8 +57,7 @@ def section(model_note: str, facts: dict, result: dict, shipped: dict) -> str:
     goals = [
         ("accuracy on the labelled set, fp32 (`neutral` by the threshold rule)", f"{fp32['accuracy']:.1%}",
          "≥ 80 %", met(fp32["accuracy"] >= GOALS["accuracy"])),
-        ("all three sentiments among the 40 shipped headlines, fp32",
-         ", ".join(f"{counts['fp32'][s]} {s}" for s in ("positive", "neutral", "negative")), "each ≥ 1",
+        ("all three sentiments among the 40 shipped headlines, fp32", tally(counts["fp32"]), "each ≥ 1",
          met(all(counts["fp32"][s] for s in ("positive", "neutral", "negative")))),
         ("fp32 vs int8 label agreement (labelled set)", f"{result['agreement']:.1%}", "≥ 98 %",
          met(result["agreement"] >= GOALS["agreement"])),
@@ -69,9 +72,10 @@ Command: `tools/bazel run //bench:evaluate_demo_model` (labels from the handler'
 {result['threshold']}, the handler's default).
 
 Model: {model_note}: DistilBERT architecture, dim {facts['dim']}, {facts['layers']} layers, {facts['heads']} heads,
-FFN {facts['hidden_dim']}, vocabulary {facts['vocab']:,}, {facts['parameters']:,} parameters; trained here on
-sentences labelled by the VADER lexicon (tools/model/README.md). Labelled set: `bench/eval_headlines.tsv`,
-{result['n']} hand-written headlines, none in the training text.
+FFN {facts['hidden_dim']}, vocabulary {facts['vocab']:,}, {facts['parameters']:,} parameters; trained here on sentences
+labelled by the VADER lexicon (tools/model/README.md). Labelled set: `bench/eval_headlines.tsv`, {result['n']}
+hand-written headlines, none in the training text. Latency: one item per call on this shared 2-core machine; the
+medians compare, the p95 mostly measures the other load.
 
 | goal | measured | target | |
 | --- | --- | --- | --- |
@@ -79,7 +83,14 @@ sentences labelled by the VADER lexicon (tools/model/README.md). Labelled set: `
 
 {evaluate.report(result)}
 
-The 40 shipped headlines (`bench/headlines.txt`, unlabelled), fp32: {dict(counts['fp32'])}; int8: {dict(counts['int8'])}.
+What these figures do not say: the labelled set's positive and negative headlines mostly carry words the VADER
+lexicon rates, and the model knows little else. News whose sentiment rests on words the lexicon lacks (slump,
+tumble, closure, bricks) comes out `neutral` or follows another word; rated words out of their news sense mislead
+it ("holiday" +1.7, "smart" +1.7, "low" -1.1); and it cannot read that falling unemployment is good news. Several
+shipped headlines below are labelled wrongly for those reasons.
+
+The 40 shipped headlines (`bench/headlines.txt`, unlabelled), fp32: {tally(counts['fp32'])}; int8:
+{tally(counts['int8'])}.
 
 | headline | fp32 | int8 |
 | --- | --- | --- |

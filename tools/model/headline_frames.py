@@ -3,9 +3,10 @@
 The lexicons rate sentiment words only, so the training text needs the flat
 rest of a news headline from somewhere; these lists are ours, written for the
 demo model and kept free of words the VADER lexicon rates (``neutral_words``
-drops any that are, so a list edit cannot smuggle sentiment in). They were
-written without looking at the evaluation sets: overlap is checked per
-sentence in training_data.py.
+drops any that are, so a list edit cannot smuggle sentiment in). They are
+generic news vocabulary, not copied from the evaluation sets; that no
+training sentence shares four words in a row with an evaluation headline is
+checked per sentence in training_data.py.
 """
 
 from __future__ import annotations

@@ -21,9 +21,7 @@ from pathlib import Path
 
 from tools.model import training_data
 from tools.model.filler_words import filler_words
-from tools.testing.tiny_model import ID2LABEL, pack_model
-
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+from tools.testing.tiny_model import ID2LABEL, SPECIAL_TOKENS, pack_model
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ No labelled sentiment corpus can be fetched here, but vaderSentiment ships a hum
 each the mean of ten raters' valence on -4..+4) and the rules that combine ratings into a sentence score
 (negation, boosters, "but"). So: draw a flat news-style frame (headline_frames.py) or a run of common unrated
 words (filler_words.py), insert zero, one or two rated words (sometimes after a negator), and let VADER's analyser
-score the sentence. Its ``compound`` (-1..1) becomes a
-soft P(positive) target; sentences with no rated word target 0.5, which is what teaches the model to be unsure
-(-> ``neutral`` below the handler's confidence threshold) about flat text.
+score the sentence. Its ``compound`` (-1..1) becomes a soft P(positive) target; sentences with no rated word
+target 0.5, which is what teaches the model to be unsure (-> ``neutral`` below the handler's confidence
+threshold) about flat text.
 
 Sentences sharing a word 4-gram with a held-out text (the evaluation headlines) are dropped, so no evaluation
 text is ever trained on.
@@ -25,7 +25,7 @@ from tools.model.headline_frames import Frames
 # VADER's own neutral band is |compound| < 0.05; the curve maps that band below 0.6 (the handler's default
 # CONFIDENCE_THRESHOLD) and a single clearly rated word (|compound| ~0.3-0.5) to a confident 0.8-0.95.
 _TARGET_SPREAD, _TARGET_SCALE = 0.48, 0.3
-NEGATORS = ["not", "no", "never", "without"]  # all in VADER's negation list
+NEGATORS = ["not", "no", "never", "without"]  # VADER's rules flip the rated word after each
 _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 _WORD = re.compile(r"[a-z0-9']+")
 
