@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.analysis.sentiment import Prediction
+from lambdas.shared.clock import utc_now_iso
 from lambdas.shared.events import AnalysisItem
 
 SCORE_QUANTUM = Decimal("0.000001")  # 6 decimal places
@@ -45,10 +45,6 @@ class WriteResult:
 
 def score_decimal(score: float) -> Decimal:
     return Decimal(repr(score)).quantize(SCORE_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
-def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def write_result(ddb: Any, table: str, item: AnalysisItem, prediction: Prediction, model_version: str,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.shared import aws_clients
+from lambdas.shared.clock import utc_now_iso
 from lambdas.shared.settings import Settings
 
 # An SQS message holds 256 KiB; this leaves room for the reason and the other fields. (All ASCII: 1 byte a char.)
@@ -61,7 +61,7 @@ def send(letters: list[DeadLetter], settings: Settings) -> list[tuple[DeadLetter
     if not letters:
         return []
     queue = aws_clients.sqs(settings)
-    rejected_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    rejected_at = utc_now_iso()
     unsent = []
     for letter in letters:
         try:

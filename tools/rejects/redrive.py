@@ -18,8 +18,9 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
+
+from lambdas.shared.clock import utc_now_iso
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -50,7 +51,7 @@ def redrive(sqs: Any, queue_url: str, invoke: Invoke, limit: int | None = None,
     """Replays the letters that were in the queue when it started (at most `limit`); returns how many ended how
     (the keys of outcome(), plus "not replayable"). A record rejected again comes back as a new letter: it is
     left for the next run, not replayed in a loop."""
-    started = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    started = utc_now_iso()  # the format the function stamps rejected_at with, so the two compare
     counts: Counter[str] = Counter()
     while limit is None or sum(counts.values()) < limit:
         # One at a time, hidden for longer than a synchronous invocation may take (Lambda's limit is 900 s), so
