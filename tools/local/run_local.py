@@ -1,11 +1,14 @@
 """The README's main command: the whole feature on this machine, on embedded defaults.
 
-    tools/bazel run //lambdas/analysis:local [-- --model DIR|TARBALL] [--out DIR]
+    tools/bazel run //lambdas/analysis:local [-- --model DIR|TARBALL|random] [--out DIR]
 
-Builds nothing itself (Bazel built the image it is given), then: generates a full-size DistilBERT-architecture
-model with RANDOM weights unless --model names a real one (its labels are then meaningless: it shows the
-mechanics, not sentiment quality), uploads it as s3://sentiment-models/distilbert/v1.0.0/model.tar.gz to moto,
-seeds the sentiment-items table with pending items from the shipped headlines, pushes the image to a local
+Builds nothing itself (Bazel built the image and the demo model it is given), then: takes the model — by default the
+demo model (//tools/model:demo_model, a small DistilBERT trained here on lexicon-labelled text: its labels mean
+something, but it is no production model), or --model: a real save_pretrained directory (packed as
+//tools/model:publish packs it), a model.tar.gz, or `random` (a full-size DistilBERT-architecture model with random
+weights: the size and cold start of the real thing, labels meaningless) — uploads it as
+s3://sentiment-models/distilbert/v1.0.0/model.tar.gz to moto with publish's sha256 metadata and pins MODEL_SHA256 to
+it, seeds the sentiment-items table with pending items from the shipped headlines, pushes the image to a local
 registry and runs what it pulls back under runc behind the Runtime API emulator, and delivers the items as AWS
 would (delivery.py): half published to SNS (one record per invocation), half through the SNS -> SQS buffer queue
 (batches shaped by the Terraform module's batch size and window), with a poison record on each path. It prints the
@@ -18,7 +21,6 @@ import argparse
 import os
 import signal
 import sys
-import tarfile
 import tempfile
 import time
 from collections import Counter
@@ -32,6 +34,7 @@ from tools.local.delivery import Invocation, SnsTopic, drain
 from tools.local.latency import percentile
 from tools.local.sqs_source import SqsEventSource
 from tools.local.stack import MODEL_VERSION, LocalStack
+from tools.model import publish
 from tools.testing.events import make_item, poison_messages
 from tools.testing.tiny_model import build_artifact
 
@@ -43,16 +46,23 @@ def say(message: str) -> None:
     print(f"[local {time.monotonic() - START:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def model_tarball(arg: str | None, work: Path) -> tuple[Path, str]:
+DEMO_NOTE = "demo model trained on lexicon-labelled text (//tools/model:demo_model; not a production model)"
+
+
+def model_tarball(arg: str | None, demo: str | None, work: Path) -> tuple[Path, str]:
     if arg is None:
-        say("generating a full-size DistilBERT-architecture model with RANDOM weights (no real weights exist here)")
+        if demo is None:
+            raise SystemExit("local: no --model and no --demo-model (the Bazel target passes the demo model)")
+        say(f"model: {DEMO_NOTE}")
+        return Path(demo).resolve(), DEMO_NOTE
+    if arg == "random":
+        say("generating a full-size DistilBERT-architecture model with RANDOM weights (labels meaningless)")
         return build_artifact(work / "model", full_size=True).tarball, "generated, random weights (labels meaningless)"
-    path = Path(arg).resolve()
+    path = Path(os.environ.get("BUILD_WORKING_DIRECTORY", "."), arg).resolve()  # relative to the caller
     if path.is_dir():
         tarball = work / "model.tar.gz"
-        with tarfile.open(tarball, "w:gz") as tar:
-            for child in sorted(path.iterdir()):
-                tar.add(child, arcname=child.name)
+        say(f"packing {path} as //tools/model:publish does (top-level model/, publish.json)")
+        publish.pack(path, tarball)
         return tarball, f"packed from {path}"
     if path.is_file():
         return path, f"{path}"
@@ -73,7 +83,8 @@ def deliver(invoke: Callable[[dict], InvokeResult], buffer: SqsEventSource, item
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True, help="OCI image layout (passed by the Bazel target)")
-    parser.add_argument("--model", help="a real model directory or model.tar.gz (default: generated)")
+    parser.add_argument("--model", help="a model directory, a model.tar.gz, or `random` (default: the demo model)")
+    parser.add_argument("--demo-model", help="the demo model's tarball (passed by the Bazel target)")
     parser.add_argument("--out", help="where the dashboard goes (default: a new temp dir)")
     args = parser.parse_args()
     # Ctrl-C and termination unwind through the context manager, which stops everything it started.
@@ -87,7 +98,7 @@ def main() -> None:
                                           else Path(tempfile.mkdtemp(prefix="analysis-local-")))
     with tempfile.TemporaryDirectory(prefix="analysis-local-work-") as tmp:
         work = Path(tmp)
-        tarball, model_note = model_tarball(args.model, work)
+        tarball, model_note = model_tarball(args.model, args.demo_model, work)
         with LocalStack(Path(args.image), work / "stack", tarball, progress=say) as stack:
             stack.seed(items)
             say(f"seeded {len(items)} pending items in sentiment-items")
@@ -143,7 +154,8 @@ def main() -> None:
               f"{row['text'][:60]}")
     counts = Counter(row["sentiment"] for row in rows)
     page = dashboard.write(out, counts, [i.result.record.duration_ms for i in invocations], rows,
-                           [f"Model: {model_note}", f"Image: {stack.reference}", f"Peak memory: {peak_mb:.0f} MB"])
+                           [f"Model: {model_note}", f"Image: {stack.reference}", f"Peak memory: {peak_mb:.0f} MB"],
+                           cold_starts=[i.result.record.cold_start for i in invocations])
     print(f"\nDashboard: {page} (and {page.with_suffix('.png')})")
     analyzed = sum(1 for row in rows if row["status"] == "analyzed")
     say(f"done: {analyzed}/{len(rows)} items analyzed, {len(dead_letters)}/{len(poison)} poison records dead-lettered")

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tools.local.sqs_source import SqsEventSource
+from tools.model.archive import sha256_file
+from tools.model.target import Target
+from tools.model.upload import upload
 from tools.oci import runc_lambda
 from tools.oci.local_registry import LocalRegistry
 from tools.testing import moto_server
@@ -68,7 +71,12 @@ class Services:
         self.moto = moto_server.start_moto_server(mode="subprocess")  # stops its process itself if it fails
         starting.callback(cleanup(self.moto.stop))
         moto_server.create_bucket(self.moto, BUCKET)
-        moto_server.upload_model(self.moto, BUCKET, MODEL_KEY, self.model_tarball.read_bytes())
+        # Put in S3 as //tools/model:publish puts it (sha256 metadata), and pinned as Terraform pins it
+        # (MODEL_SHA256 in function_env): model_store checks the bytes against both.
+        self.model_sha256 = sha256_file(self.model_tarball)
+        upload(self.moto.client("s3"), self.model_tarball,
+               Target(f"s3://{BUCKET}/{MODEL_KEY}", BUCKET, MODEL_KEY, MODEL_VERSION),
+               {"sha256": self.model_sha256, "model-version": MODEL_VERSION})
         moto_server.create_table(self.moto, TABLE)
         self.rejects_queue_url = moto_server.create_queue(self.moto, REJECTS_QUEUE)
         self.buffer = SqsEventSource.create(self.moto, visibility_s=self.visibility_timeout_s)
@@ -93,6 +101,7 @@ class Services:
         """The function's configuration, as Terraform sets it, pointing at moto."""
         return {
             "DYNAMODB_TABLE": TABLE, "MODEL_S3_URI": f"s3://{BUCKET}/{MODEL_KEY}", "MODEL_VERSION": MODEL_VERSION,
+            "MODEL_SHA256": self.model_sha256,
             "REJECTS_QUEUE_URL": self.rejects_queue_url,
             "AWS_ENDPOINT_URL": self.moto.endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_SESSION_TOKEN": "local", "POWERTOOLS_SERVICE_NAME": "analysis-lambda",
