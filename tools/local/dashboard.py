@@ -48,13 +48,28 @@ def _scores_panel(ax, rows: Sequence[Mapping], threshold: float) -> None:
     ax.legend(loc="best", fontsize="small")
 
 
+# Up to this many invocations every bar carries its value; beyond, labels would overlap, so only the cold starts do
+# and a line marks the warm median.
+LABEL_EVERY_BAR_UP_TO = 8
+
+
 def _latency_panel(ax, latencies_ms: Sequence[float], cold_starts: Sequence[bool]) -> None:
+    # Log scale: a cold start (seconds) and warm invocations (hundreds of ms) are both readable on one axis.
     colors = [COLORS["cold" if cold else "warm"] for cold in cold_starts]
-    bars = ax.bar([f"#{i + 1}" for i in range(len(latencies_ms))], latencies_ms, color=colors)
-    ax.bar_label(bars, labels=[f"{ms:,.0f} ms" for ms in latencies_ms])
-    ax.set(title="Duration per invocation", xlabel="invocation", ylabel="duration (ms)")
-    ax.legend(handles=[Patch(color=COLORS["cold"], label="cold start"), Patch(color=COLORS["warm"], label="warm")])
-    ax.margins(y=0.15)
+    numbers = range(1, len(latencies_ms) + 1)
+    bars = ax.bar(numbers, latencies_ms, color=colors)
+    few = len(latencies_ms) <= LABEL_EVERY_BAR_UP_TO
+    ax.bar_label(bars, labels=[f"{ms:,.0f} ms" if few or cold else "" for ms, cold in zip(latencies_ms, cold_starts)])
+    handles = [Patch(color=COLORS["cold"], label="cold start"), Patch(color=COLORS["warm"], label="warm")]
+    warm = sorted(ms for ms, cold in zip(latencies_ms, cold_starts) if not cold)
+    if warm and not few:
+        median = warm[len(warm) // 2]
+        handles.append(ax.axhline(median, color=COLORS["warm"], linestyle=":", label=f"warm median {median:,.0f} ms"))
+    ax.set_yscale("log")
+    ax.set(title="Duration per invocation", xlabel="invocation", ylabel="duration (ms, log scale)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(handles=handles, loc="upper right", fontsize="small")
+    ax.margins(y=0.2)
 
 
 def figure(counts: Mapping[str, int], latencies_ms: Sequence[float], rows: Sequence[Mapping], *,
@@ -89,7 +104,7 @@ def _page(png: bytes, rows: Sequence[Mapping], notes: Sequence[str]) -> str:
     return (
         f"<!doctype html><meta charset='utf-8'><title>{TITLE}</title><h1>{TITLE}</h1>"
         + "".join(f"<p>{html.escape(n)}</p>" for n in notes)
-        + f"<img alt='sentiment counts, score histogram, duration per invocation' "
+        + f"<img style='max-width:100%' alt='sentiment counts, score histogram, duration per invocation' "
           f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
         + "<table border='1' cellpadding='3'><tr><th>source_id</th><th>text</th><th>sentiment</th><th>score</th>"
         + f"<th>status</th></tr>{table}</table>"

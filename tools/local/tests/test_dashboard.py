@@ -54,12 +54,22 @@ def test_score_histogram_counts_every_scored_item_and_marks_the_threshold(axes):
 def test_latency_panel_marks_the_cold_invocation(axes):
     ax = axes["latency"]
     assert ax.get_title() == "Duration per invocation"
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("invocation", "duration (ms)")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("invocation", "duration (ms, log scale)")
+    assert ax.get_yscale() == "log"
     assert bar_heights(ax) == LATENCIES
-    assert texts(ax) == ["3,012 ms", "401 ms", "389 ms"]
+    assert texts(ax) == ["3,012 ms", "401 ms", "389 ms"]  # few bars: each carries its value
     colors = [patch.get_facecolor() for patch in ax.containers[0]]
     assert colors[0] != colors[1] and colors[1] == colors[2]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cold start", "warm"]
+
+
+def test_with_many_invocations_only_cold_starts_are_labelled_and_a_line_marks_the_warm_median():
+    latencies = [9000.0] + [300.0 + i for i in range(20)]
+    ax = dashboard.figure(COUNTS, latencies, ROWS).axes[2]
+    assert [t for t in texts(ax) if t] == ["9,000 ms"]
+    [median] = ax.lines
+    assert list(median.get_ydata()) == [310.0, 310.0]
+    assert "warm median 310 ms" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_cold_flags_from_the_caller_win():
