@@ -1,8 +1,9 @@
 """Cold start of the real image under runc with Lambda's limits, ours against a naive baseline, same run.
 
-    tools/bazel run //bench:cold_start [-- --repeats 3]
+    tools/bazel run //bench:cold_start [-- --repeats 3] [--no-cpu-quota]
 
-Both run in the same image, container and limits (2048 MB cgroup, read-only root, tmpfs /tmp) behind the
+Both run in the same image, container and limits (2048 MB cgroup with Lambda's CPU for it, a 1.158-vCPU CFS quota
+that --no-cpu-quota lifts; read-only root, tmpfs /tmp) behind the
 Runtime API emulator, against moto's S3 holding a full-size DistilBERT-architecture model with random weights
 (~250 MB tarball). Each cold start is a new container. "Container start -> first result" is the emulator's init
 (runtime start to its first `next`) plus the first invocation's duration (one SNS record: fetch, load, infer, write).
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bench import report
 from tools.local.stack import LocalStack
+from tools.oci import runc_lambda
 from tools.testing.events import make_item, sns_event
 from tools.testing.tiny_model import build_artifact
 
@@ -48,6 +50,7 @@ def measure(stack: LocalStack, repeats: int, phases: bool) -> dict:
     figures["runs"] = runs
     figures["peak_memory_mb"] = round(stack.peak_memory_bytes / 2**20)
     figures["peak_memory_source"] = stack.peak_memory_source
+    figures["cpu_limit"] = stack.cpu_limit.split(", cgroup")[0]
     return figures
 
 
@@ -55,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-cpu-quota", action="store_true", help="lift Lambda's CPU quota (memory / 1769 vCPUs)")
     args = parser.parse_args()
     workspace = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", HERE.parent))
     say = lambda message: print(f"bench: {message}", file=sys.stderr)  # noqa: E731
@@ -64,18 +68,19 @@ def main() -> None:
         say("generating a full-size DistilBERT-architecture model (random weights)")
         artifact = build_artifact(work / "model", full_size=True)
         results = {"tarball_mb": round(artifact.tarball.stat().st_size / 1e6), "repeats": args.repeats}
-        with LocalStack(Path(args.image), work / "ours", artifact.tarball, progress=say) as stack:
+        cpus = None if args.no_cpu_quota else runc_lambda.LAMBDA_CPUS
+        with LocalStack(Path(args.image), work / "ours", artifact.tarball, progress=say, cpus=cpus) as stack:
             results["ours"] = measure(stack, args.repeats, phases=True)
         naive = dict(handler="naive_handler.lambda_handler", mounts=[(str(HERE), "/opt/bench", True)],
                      extra_env={"PYTHONPATH": "/var/task:/opt/bench"})
-        with LocalStack(Path(args.image), work / "naive", artifact.tarball, progress=say, **naive) as stack:
+        with LocalStack(Path(args.image), work / "naive", artifact.tarball, progress=say, cpus=cpus, **naive) as stack:
             results["naive"] = measure(stack, args.repeats, phases=False)
 
     ours, naive_ = results["ours"], results["naive"]
     speedup = naive_["start_to_first_result_ms"] / ours["start_to_first_result_ms"]
     section = "\n".join([
         "Command: `tools/bazel run //bench:cold_start`: the image under runc (2048 MB cgroup, read-only root, tmpfs",
-        f"/tmp) behind the Runtime API emulator, full-size model with random weights ({results['tarball_mb']} MB "
+        f"/tmp; CPU {ours['cpu_limit']}) behind the Runtime API emulator, full-size model with random weights ({results['tarball_mb']} MB "
         f"tarball) from moto's S3 on loopback, median of {args.repeats} fresh containers each.", "",
         "| container start → first result | ours | naive baseline | goal |", "| --- | --- | --- | --- |",
         f"| runtime init (python start → first `next`) | {ours['init_ms']:.0f} ms | {naive_['init_ms']:.0f} ms | |",
