@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.shared.chunked_reader import ChunkedReader
-from lambdas.shared.safe_tar import ArchiveError, TarLimits, extract_tar_gz_stream
+from lambdas.shared.safe_tar import ArchiveError, TarLimits, extract_tar_stream
 from lambdas.shared.settings import Settings
 
 MARKER_NAME = ".model-store.json"
@@ -206,7 +206,7 @@ class ModelStore:
             meta_sha = (response.get("Metadata") or {}).get("sha256", "").strip().lower() or None
             reader = _HashingReader(response["Body"])
             try:
-                extract_tar_gz_stream(reader, scratch, TarLimits(settings.max_archive_bytes,
+                extract_tar_stream(reader, scratch, TarLimits(settings.max_archive_bytes,
                                                                  settings.max_archive_members))
             except ArchiveError as exc:
                 raise ModelFetchError(f"model archive {uri} rejected: {exc}") from exc

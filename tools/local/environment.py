@@ -33,8 +33,8 @@ class ExecutionEnvironment:
                  mounts: list[tuple[str, str, bool]] = (), extra_env: dict | None = None,
                  cpus: float | str | None = runc_lambda.LAMBDA_CPUS):
         """handler/mounts/extra_env run something else in the same image (the benchmarks' naive baseline) or
-        point the function elsewhere (extra_env wins over services.function_env()). cpus: the CPU quota
-        (runc_lambda.configure(): Lambda's memory_mb / 1769 by default, None lifts it)."""
+        point the function elsewhere (extra_env wins over services.function_env(); None removes a key). cpus: the
+        CPU quota (runc_lambda.configure(): Lambda's memory_mb / 1769 by default, None lifts it)."""
         self.services, self.name = services, name
         self.memory_mb, self.timeout_s, self.tmp_mb, self.progress = memory_mb, timeout_s, tmp_mb, progress
         self.handler, self.mounts, self.extra_env = handler, list(mounts), dict(extra_env or {})
@@ -45,7 +45,7 @@ class ExecutionEnvironment:
         self.peaks: dict[str, int] = {}  # container id -> its peak memory in bytes, in start order
         self.peak_memory_source: str | None = None  # runc_lambda.FROM_CGROUP or FROM_PROCESSES
         self.memory_limit: str | None = None  # runc_lambda.memory_limit(): "enforced: ..." or "not enforced: ..."
-        self.cpu_limit: str | None = None  # runc_lambda.cpu_limit(): "enforced: ...", "lifted: ...", "not enforced: ..."
+        self.cpu_limit: str | None = None  # runc_lambda.cpu_limit(): "enforced: ...", "lifted: ..." or "not ..."
         self._memory: runc_lambda.PeakMemory | None = None
         self._log = None
         self.emulator: LambdaEmulator | None = None
@@ -71,7 +71,9 @@ class ExecutionEnvironment:
         self.emulator.start()
         self.bundle = self._bundle()
         self.rootfs = (self.services.image_bundle / "rootfs").resolve()
-        env = self.emulator.lambda_env(extra={**self.services.function_env(), **self.extra_env})
+        # An extra_env value of None removes the function's own setting (the benchmarks' floor drops MODEL_S3_URI).
+        function_env = {k: v for k, v in {**self.services.function_env(), **self.extra_env}.items() if v is not None}
+        env = self.emulator.lambda_env(extra=function_env)
         # The image's entrypoint with this handler as its argument, as Lambda runs CMD.
         args = ["/usr/bin/python3.11", "-m", "awslambdaric", self.handler]
         runc_lambda.configure(self.bundle, args=args, env=env, mounts=self.mounts, memory_mb=self.memory_mb,
