@@ -1,6 +1,7 @@
 """Cold start of the real image under runc with Lambda's limits: ours, the naive baseline and the floor, same run.
 
     tools/bazel run //bench:cold_start [-- --repeats 3] [--quota-only | --no-cpu-quota] [--formats tar.gz,tar]
+        [--cpu-shares N]
 
 Every container runs the image behind the Runtime API emulator with Lambda's limits (2048 MB cgroup, read-only root,
 tmpfs /tmp) and, unless lifted, Lambda's CPU for that memory (a 1.158-vCPU CFS quota). The model is a full-size
@@ -27,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from bench import cold_start_report, report
+from lambdas.shared.safe_tar import extract_tar_stream
 from tools.local.environment import ExecutionEnvironment
 from tools.local.services import BUCKET, Services
 from tools.model.archive import write_archive
@@ -58,13 +60,14 @@ def one_cold_start(env: ExecutionEnvironment, services: Services, n: int, phases
 
 
 def kinds(args, artifact_dir: Path) -> dict[str, dict]:
-    """name -> ExecutionEnvironment options (and whether its log has our phases)."""
-    found = {f"ours ({fmt})": {"extra_env": {"MODEL_S3_URI": f"s3://{BUCKET}/{key}"}, "phases": True}
-             for fmt, key in artifact_keys(args.formats).items()}
+    """name -> ExecutionEnvironment options (and whether its log has our phases); the floor first, so a broken
+    setup fails within the first minute."""
+    found = {"floor": {"mounts": [(str(artifact_dir), FLOOR_MODEL, True)], "phases": True,
+                       "extra_env": {"MODEL_S3_URI": None, "MODEL_SHA256": None, "MODEL_PATH": FLOOR_MODEL}}}
+    found.update({f"ours ({fmt})": {"extra_env": {"MODEL_S3_URI": f"s3://{BUCKET}/{key}"}, "phases": True}
+                  for fmt, key in artifact_keys(args.formats).items()})
     found["naive"] = {"handler": "naive_handler.lambda_handler", "mounts": [(str(HERE), "/opt/bench", True)],
                       "extra_env": {"PYTHONPATH": "/var/task:/opt/bench"}, "phases": False}
-    found["floor"] = {"mounts": [(str(artifact_dir), FLOOR_MODEL, True)], "phases": True,
-                      "extra_env": {"MODEL_S3_URI": None, "MODEL_SHA256": None, "MODEL_PATH": FLOOR_MODEL}}
     return found
 
 
@@ -90,6 +93,9 @@ def main() -> None:
     which.add_argument("--no-cpu-quota", action="store_true", help="only unconstrained containers (no CPU quota)")
     parser.add_argument("--formats", default="tar.gz", type=lambda v: v.split(","),
                         help="artifact formats ours reads, comma-separated (tar.gz, tar, tar.zst)")
+    parser.add_argument("--cpu-shares", type=int, help="the containers' CFS weight against the host's other work "
+                        "(default: the kernel's 1024); on a busy shared host a larger one lets them reach their quota, "
+                        "as Lambda guarantees it. The figures say which weight they ran with")
     parser.add_argument("--only", default="", type=lambda v: [k for k in v.split(",") if k],
                         help="run only these kinds (e.g. 'ours (tar.gz),floor'); default all")
     args = parser.parse_args()
@@ -105,11 +111,18 @@ def main() -> None:
         work = Path(tmp)
         say("generating a full-size DistilBERT-architecture model (random weights)")
         artifact = build_artifact(work / "model", full_size=True)
+        # The floor's model: what the function's extractor makes of the tarball (its modes: 0644 files, 0755
+        # directories, readable by the image's non-root user), bind-mounted read-only into the container's /tmp.
+        floor_model = work / "floor-model"
+        floor_model.mkdir()
+        with open(artifact.tarball, "rb") as tarball:
+            extract_tar_stream(tarball, floor_model)
         results = {"tarball_mb": round(artifact.tarball.stat().st_size / 1e6), "repeats": args.repeats,
-                   "load_1min_before": round(os.getloadavg()[0], 2), "cpus_of_host": os.cpu_count()}
+                   "load_1min_before": round(os.getloadavg()[0], 2), "cpus_of_host": os.cpu_count(),
+                   "nice": os.nice(0), "cpu_shares": args.cpu_shares}
         with Services(Path(args.image), work / "stack", artifact.tarball, progress=say) as services:
             upload_formats(services, artifact, args.formats)
-            plan = {name: options for name, options in kinds(args, artifact.model_dir).items()
+            plan = {name: options for name, options in kinds(args, floor_model).items()
                     if not args.only or name in args.only}
             runs: dict[str, dict[str, list]] = {s: {k: [] for k in plan} for s in settings}
             limits: dict[str, str] = {}
@@ -119,8 +132,8 @@ def main() -> None:
                         options = dict(options)
                         phases = options.pop("phases")
                         label = f"{setting}-{name}-{n}".replace(" ", "").replace("(", "-").replace(")", "")
-                        with ExecutionEnvironment(services, label, cpus=cpus, progress=lambda m: None,
-                                                  **options) as env:
+                        with ExecutionEnvironment(services, label, cpus=cpus, cpu_shares=args.cpu_shares,
+                                                  progress=lambda m: None, **options) as env:
                             run = one_cold_start(env, services, n, phases)
                             limits[setting] = env.cpu_limit.split(", cgroup")[0]
                         runs[setting][name].append(run)

@@ -67,7 +67,9 @@ def section(results: dict, repeats: int) -> str:
         f"({results['tarball_mb']} MB tarball) from moto's S3 on loopback (moto outside the container's cgroup), "
         f"median of {repeats} fresh containers of each kind, interleaved. Floor: our function with the model "
         "already in /tmp (MODEL_PATH), i.e. import + weights load + one inference, nothing to download. "
-        f"Host: {results['cpus_of_host']} CPUs shared with other work; 1-minute load average "
+        f"Host: {results['cpus_of_host']} CPUs shared with other work; the benchmark ran at nice "
+        f"{results.get('nice', 0)}, its containers with CFS weight {results.get('cpu_shares') or 'default (1024)'}; "
+        "1-minute load average "
         f"{results['load_1min_before']} before the run, {results['load_1min_after']} after (each run's in results/).",
     ]
     for setting in ("quota", "unconstrained"):

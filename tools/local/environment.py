@@ -31,14 +31,15 @@ class ExecutionEnvironment:
     def __init__(self, services: Services, name: str, *, memory_mb: int = 2048, timeout_s: float = 120,
                  tmp_mb: int = 1024, progress=lambda message: None, handler: str = HANDLER,
                  mounts: list[tuple[str, str, bool]] = (), extra_env: dict | None = None,
-                 cpus: float | str | None = runc_lambda.LAMBDA_CPUS):
+                 cpus: float | str | None = runc_lambda.LAMBDA_CPUS, cpu_shares: int | None = None):
         """handler/mounts/extra_env run something else in the same image (the benchmarks' naive baseline) or
         point the function elsewhere (extra_env wins over services.function_env(); None removes a key). cpus: the
-        CPU quota (runc_lambda.configure(): Lambda's memory_mb / 1769 by default, None lifts it)."""
+        CPU quota (runc_lambda.configure(): Lambda's memory_mb / 1769 by default, None lifts it); cpu_shares: the
+        container cgroup's CFS weight against the host's other work (configure(); the kernel's default when None)."""
         self.services, self.name = services, name
         self.memory_mb, self.timeout_s, self.tmp_mb, self.progress = memory_mb, timeout_s, tmp_mb, progress
         self.handler, self.mounts, self.extra_env = handler, list(mounts), dict(extra_env or {})
-        self.cpus = cpus
+        self.cpus, self.cpu_shares = cpus, cpu_shares
         self.workdir = services.workdir / name
         self.container: subprocess.Popen | None = None
         self.container_id: str | None = None
@@ -77,7 +78,8 @@ class ExecutionEnvironment:
         # The image's entrypoint with this handler as its argument, as Lambda runs CMD.
         args = ["/usr/bin/python3.11", "-m", "awslambdaric", self.handler]
         runc_lambda.configure(self.bundle, args=args, env=env, mounts=self.mounts, memory_mb=self.memory_mb,
-                              tmp_mb=self.tmp_mb, network=True, rootfs=self.rootfs, cpus=self.cpus)
+                              tmp_mb=self.tmp_mb, network=True, rootfs=self.rootfs, cpus=self.cpus,
+                              cpu_shares=self.cpu_shares)
         self.memory_limit = runc_lambda.memory_limit(self.bundle)
         self.cpu_limit = runc_lambda.cpu_limit(self.bundle)
         self.rootfs_marker = self.workdir / "rootfs.marker"

@@ -77,7 +77,7 @@ def unpack(layout: Path, workdir: Path, ref: str = "latest") -> Path:
 def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
               mounts: list[tuple[str, str, bool]] = (), memory_mb: int = 2048, tmp_mb: int = 512,
               network: bool = False, user: tuple[int, int] | None = None, rootfs: Path | None = None,
-              cpus: float | str | None = LAMBDA_CPUS) -> dict:
+              cpus: float | str | None = LAMBDA_CPUS, cpu_shares: int | None = None) -> dict:
     """Rewrites BUNDLE/config.json for Lambda-like limits.
 
     args replace the image's entrypoint+cmd; env is merged over the image's; mounts are (host, container, ro)
@@ -85,7 +85,10 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
     the container has its own namespace with loopback only; user overrides the image's uid:gid; rootfs names a root
     file system outside the bundle (absolute: runc refuses a symlink), e.g. one that several bundles share read-only.
     cpus is the CFS quota in CPUs: LAMBDA_CPUS (default) is memory_mb / 1769 as on Lambda, a number sets it, None
-    lifts it (the container may use every CPU of the host).
+    lifts it (the container may use every CPU of the host). cpu_shares sets the cgroup's CFS weight against the
+    host's other work (default: the kernel's 1024, one ordinary process's worth): the quota caps the container, the
+    weight decides whether a busy host lets it reach the quota. Lambda guarantees its share; a benchmark on a shared
+    host may ask for a larger weight to get closer to that, and says so (the annotation records it).
     The limits are a cgroup where memory_cgroup_parent() finds one can be made, else no resources at all (see the
     module docstring); the MEMORY_LIMIT and CPU_LIMIT annotations in config.json record which (memory_limit() and
     cpu_limit() read them).
@@ -142,8 +145,11 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
         else:
             quota = cpu_quota_us(cpus)
             linux["resources"]["cpu"] = {"quota": quota, "period": CPU_PERIOD_US}
-            cpu = (f"enforced: {cpus:.3f} vCPU (CFS quota {quota} us per {CPU_PERIOD_US} us), "
-                   f"cgroup {linux['cgroupsPath']}")
+            cpu = f"enforced: {cpus:.3f} vCPU (CFS quota {quota} us per {CPU_PERIOD_US} us)"
+        if cpu_shares is not None:
+            linux["resources"].setdefault("cpu", {})["shares"] = cpu_shares
+            cpu += f", CFS weight {cpu_shares} shares"
+        cpu += f", cgroup {linux['cgroupsPath']}"
     else:
         # runc (rootless) ignores cgroup errors only when no resources are requested: none, and said so.
         linux.pop("resources", None)

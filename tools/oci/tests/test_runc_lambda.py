@@ -54,6 +54,12 @@ def test_explicit_cpus(bundle, cgroups_allowed):
     assert written(bundle)["linux"]["resources"]["cpu"] == {"quota": 50_000, "period": 100_000}
 
 
+def test_cpu_shares_weigh_the_cgroup_and_are_recorded(bundle, cgroups_allowed):
+    runc_lambda.configure(bundle, cpu_shares=8192)
+    assert written(bundle)["linux"]["resources"]["cpu"] == {"quota": 115772, "period": 100_000, "shares": 8192}
+    assert ", CFS weight 8192 shares, cgroup " in runc_lambda.cpu_limit(bundle)
+
+
 def test_none_lifts_the_quota_and_says_so(bundle, cgroups_allowed):
     runc_lambda.configure(bundle, cpus=None)
     spec = written(bundle)
