@@ -23,10 +23,11 @@ STEP = 1 << 20
 IMPORT_VARIANTS = {
     # What ml_import does today: torch, transformers' auto classes and the DistilBERT modules.
     "ml_import (auto classes + DistilBERT modules)": "from lambdas.analysis import ml_import; ml_import._run()",
-    # Only what DistilBERT inference needs: its model class and its fast tokenizer, no auto classes.
+    # Only what DistilBERT inference needs: its model class and its tokenizer (tokenizers-backed in transformers 5),
+    # no auto classes.
     "DistilBERT classes only": ("import torch; from transformers.models.distilbert.modeling_distilbert import "
                                 "DistilBertForSequenceClassification; from transformers.models.distilbert."
-                                "tokenization_distilbert_fast import DistilBertTokenizerFast"),
+                                "tokenization_distilbert import DistilBertTokenizer"),
     "torch alone": "import torch",
 }
 
@@ -78,7 +79,9 @@ def main(artifacts: Path) -> dict:
             script = ("import time, json; c0, w0 = time.process_time(), time.perf_counter(); " + code
                       + "; print(json.dumps({'cpu_ms': round((time.process_time() - c0) * 1000), "
                         "'wall_ms': round((time.perf_counter() - w0) * 1000)}))")
-            done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+            done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"import variant {name!r} failed:\n{done.stderr[-2000:]}")
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         steps[f"import: {name}"] = {k: min(r[k] for r in runs) for k in ("cpu_ms", "wall_ms")}
     return out
