@@ -51,7 +51,8 @@ def main() -> None:
         result = runc_lambda.run(bundle, timeout=900)
     lines = [line for line in result.stdout.splitlines() if line.startswith("LEVERS ")]
     if result.returncode != 0 or not lines:
-        raise SystemExit(f"bench: probe failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise SystemExit(f"bench: probe failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                         f"{result.stderr[-3000:]}")
     figures = json.loads(lines[-1].removeprefix("LEVERS "))
     figures.update({"cpu_limit": cpu_limit, "load_1min_before": load_before,
                     "load_1min_after": round(os.getloadavg()[0], 2)})

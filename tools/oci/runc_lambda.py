@@ -15,8 +15,9 @@ Inside a user namespace (tools/bazel run by an unprivileged user) runc cannot cr
 the host's root, and it tolerates that only when the bundle asks for no resources. There the bundle requests none
 (no memory limit, no CPU quota, no device cgroup rules), and its config.json says so in the MEMORY_LIMIT and
 CPU_LIMIT annotations; the peak memory figure then comes from the container's processes (VmRSS/VmHWM in /proc)
-instead of the cgroup, and RunResult.peak_memory_source says which. sysfs can only be mounted in a network namespace owned by the user
-namespace, so a container that shares the host's network gets a read-only bind of /sys there instead.
+instead of the cgroup, and RunResult.peak_memory_source says which. sysfs can only be mounted in a network namespace
+owned by the user namespace, so a container that shares the host's network gets a read-only bind of /sys there
+instead.
 """
 
 import dataclasses

@@ -58,7 +58,8 @@ def test_zstd_and_plain_tar_artifacts_are_fetched_and_verified(pipeline, fmt):
     pipeline.set_env(MODEL_SHA256=sha)
     local = ModelStore().ensure_local(Settings.from_env(), _s3)
     assert local.fetched and local.sha256 == sha
-    assert (local.path / "model.safetensors").read_bytes() == (pipeline.model.model_dir / "model.safetensors").read_bytes()
+    weights = "model.safetensors"
+    assert (local.path / weights).read_bytes() == (pipeline.model.model_dir / weights).read_bytes()
     assert _leftovers(local.path) == []
 
 
