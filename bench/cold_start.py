@@ -1,7 +1,7 @@
 """Cold start of the real image under runc with Lambda's limits: ours, the naive baseline and the floor, same run.
 
     tools/bazel run //bench:cold_start [-- --repeats 3] [--quota-only | --no-cpu-quota] [--formats tar.gz,tar]
-        [--cpu-shares N]
+        [--cpu-shares N] [--ranged-parts N --name cold_start_ranged]
 
 Every container runs the image behind the Runtime API emulator with Lambda's limits (2048 MB cgroup, read-only root,
 tmpfs /tmp) and, unless lifted, Lambda's CPU for that memory (a 1.158-vCPU CFS quota). The model is a full-size
@@ -66,6 +66,10 @@ def kinds(args, artifact_dir: Path) -> dict[str, dict]:
                        "extra_env": {"MODEL_S3_URI": None, "MODEL_SHA256": None, "MODEL_PATH": FLOOR_MODEL}}}
     found.update({f"ours ({fmt})": {"extra_env": {"MODEL_S3_URI": f"s3://{BUCKET}/{key}"}, "phases": True}
                   for fmt, key in artifact_keys(args.formats).items()})
+    if args.ranged_parts > 1:  # the first format again, fetched as parallel ranged GETs (MODEL_DOWNLOAD_PARTS)
+        fmt, key = next(iter(artifact_keys(args.formats).items()))
+        found[f"ours ({fmt}, {args.ranged_parts} ranged GETs)"] = {"phases": True, "extra_env": {
+            "MODEL_S3_URI": f"s3://{BUCKET}/{key}", "MODEL_DOWNLOAD_PARTS": str(args.ranged_parts)}}
     found["naive"] = {"handler": "naive_handler.lambda_handler", "mounts": [(str(HERE), "/opt/bench", True)],
                       "extra_env": {"PYTHONPATH": "/var/task:/opt/bench"}, "phases": False}
     return found
@@ -96,6 +100,10 @@ def main() -> None:
     parser.add_argument("--cpu-shares", type=int, help="the containers' CFS weight against the host's other work "
                         "(default: the kernel's 1024); on a busy shared host a larger one lets them reach their quota, "
                         "as Lambda guarantees it. The figures say which weight they ran with")
+    parser.add_argument("--ranged-parts", type=int, default=1,
+                        help="also run ours on the first format with this many ranged GETs in flight")
+    parser.add_argument("--name", default="cold_start",
+                        help="results/<name>.json and its own REPORT.md section (a partial run keeps the main one)")
     parser.add_argument("--only", default="", type=lambda v: [k for k in v.split(",") if k],
                         help="run only these kinds (e.g. 'ours (tar.gz),floor'); default all")
     args = parser.parse_args()
@@ -151,7 +159,8 @@ def main() -> None:
 
     section = cold_start_report.section(results, args.repeats)
     print(section)
-    report.write(workspace, "cold_start", "Cold start in the container", section, results)
+    title = "Cold start in the container" if args.name == "cold_start" else f"Cold start in the container: {args.name}"
+    report.write(workspace, args.name, title, section, results)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ LAMBDA_MB_PER_VCPU = 1769
 CPU_PERIOD_US = 100_000
 # configure()'s default for cpus: derive the quota from memory_mb as Lambda does.
 LAMBDA_CPUS = "lambda"
+# The largest CFS weight cgroup v1 accepts (cpu.shares; runc maps it onto cgroup v2's cpu.weight).
+MAX_CPU_SHARES = 262144
 # Where a peak memory figure came from.
 FROM_CGROUP, FROM_PROCESSES = "cgroup", "process RSS"
 

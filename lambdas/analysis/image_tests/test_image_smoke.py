@@ -29,6 +29,10 @@ def report(tmp_path_factory) -> dict:
         args=["/usr/bin/python3.11", "/smoke/smoke_probe.py"],
         mounts=[(str(HERE), "/smoke", True)],
         memory_mb=2048,
+        # The largest CFS weight: on a busy shared host (load 10 seen) the default weight left the container below
+        # its quota, so the kernel never throttled it and the check below could not see the quota at work. The
+        # quota still caps it at 1.158 CPUs; the weight only lets it get there.
+        cpu_shares=runc_lambda.MAX_CPU_SHARES,
     )
     result = runc_lambda.run(bundle, timeout=240)
     lines = [l for l in result.stdout.splitlines() if l.startswith("SMOKE-REPORT ")]
@@ -101,7 +105,7 @@ def test_cpu_quota_is_lambdas_and_the_kernel_enforces_it(report, capsys):
         assert busy["cgroup"] is None or busy["cgroup"]["quota_us"] is None
         return
     cpus = runc_lambda.lambda_cpus(2048)
-    assert report["cpu_limit"].startswith("enforced: 1.158 vCPU"), report["cpu_limit"]
+    assert report["cpu_limit"].startswith("enforced: 1.158 vCPU (CFS quota 115772 us"), report["cpu_limit"]
     assert busy["cgroup"] == {"quota_us": runc_lambda.cpu_quota_us(cpus), "period_us": runc_lambda.CPU_PERIOD_US,
                               "nr_throttled": busy["cgroup"]["nr_throttled"]}
     assert busy["nr_throttled"] > 0, "three busy processes were never throttled under a 1.158-CPU quota"

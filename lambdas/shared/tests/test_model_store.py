@@ -63,6 +63,19 @@ def test_zstd_and_plain_tar_artifacts_are_fetched_and_verified(pipeline, fmt):
     assert _leftovers(local.path) == []
 
 
+def test_parallel_ranged_gets_give_the_same_bytes(pipeline, monkeypatch):
+    from lambdas.shared import ranged_body
+
+    monkeypatch.setattr(ranged_body, "PART_BYTES", 64 * 1024)  # the tiny model in several ranges
+    upload_model(pipeline.server, BUCKET, MODEL_KEY, pipeline.model.tarball, sha256_metadata=pipeline.model.sha256)
+    pipeline.set_env(MODEL_DOWNLOAD_PARTS="4", MODEL_SHA256=pipeline.model.sha256)
+    proxy = pipeline.proxy("s3")
+    local = ModelStore().ensure_local(Settings.from_env(), _s3)
+    assert local.fetched and local.sha256 == pipeline.model.sha256 and local.compressed_bytes == len(
+        pipeline.model.tarball)
+    assert _get_object_count(proxy) == -(-len(pipeline.model.tarball) // (64 * 1024))  # one GET per range
+
+
 def test_files_under_one_top_level_directory(pipeline):
     upload_model(pipeline.server, BUCKET, MODEL_KEY, tar_bytes(pipeline.model.model_dir, top_dir="distilbert"))
     local = ModelStore().ensure_local(Settings.from_env(), _s3)
