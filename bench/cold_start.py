@@ -68,7 +68,7 @@ def kinds(args, artifact_dir: Path) -> dict[str, dict]:
                   for fmt, key in artifact_keys(args.formats).items()})
     if args.ranged_parts > 1:  # the first format again, fetched as parallel ranged GETs (MODEL_DOWNLOAD_PARTS)
         fmt, key = next(iter(artifact_keys(args.formats).items()))
-        found[f"ours ({fmt}, {args.ranged_parts} ranged GETs)"] = {"phases": True, "extra_env": {
+        found[f"ours ({fmt} in {args.ranged_parts} ranged GETs)"] = {"phases": True, "extra_env": {
             "MODEL_S3_URI": f"s3://{BUCKET}/{key}", "MODEL_DOWNLOAD_PARTS": str(args.ranged_parts)}}
     found["naive"] = {"handler": "naive_handler.lambda_handler", "mounts": [(str(HERE), "/opt/bench", True)],
                       "extra_env": {"PYTHONPATH": "/var/task:/opt/bench"}, "phases": False}
