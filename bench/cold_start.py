@@ -127,7 +127,9 @@ def main() -> None:
             extract_tar_stream(tarball, floor_model)
         results = {"tarball_mb": round(artifact.tarball.stat().st_size / 1e6), "repeats": args.repeats,
                    "load_1min_before": round(os.getloadavg()[0], 2), "cpus_of_host": os.cpu_count(),
-                   "nice": os.nice(0), "cpu_shares": args.cpu_shares}
+                   "nice": os.nice(0), "cpu_shares": args.cpu_shares,
+                   "command": " ".join(["tools/bazel run //bench:cold_start --",
+                                        *[a for a in sys.argv[1:] if not a.startswith("--image")]])}
         with Services(Path(args.image), work / "stack", artifact.tarball, progress=say) as services:
             upload_formats(services, artifact, args.formats)
             plan = {name: options for name, options in kinds(args, floor_model).items()

@@ -65,7 +65,8 @@ def table(figures: dict) -> list[str]:
 
 def section(results: dict, repeats: int) -> str:
     lines = [
-        "Command: `tools/bazel run //bench:cold_start`: the image under runc (2048 MB cgroup, read-only root, tmpfs "
+        f"Command: `{results.get('command', 'tools/bazel run //bench:cold_start')}`: the image under runc (2048 MB "
+        "cgroup, read-only root, tmpfs "
         "/tmp) behind the Runtime API emulator, full-size model with random weights "
         f"({results['tarball_mb']} MB tarball) from moto's S3 on loopback (moto outside the container's cgroup), "
         f"median of {repeats} fresh containers of each kind, interleaved. Floor: our function with the model "
