@@ -89,7 +89,8 @@ def warm(model_dir: Path, repeats: int) -> dict:
 
 
 def report_section(results: dict) -> str:
-    lines = ["Command: `tools/bazel run //bench:inference_latency` (in-process, no container).", "",
+    lines = ["Command: `tools/bazel run //bench:inference_latency` (in-process, no container, so no CPU quota: "
+             "the host's CPUs).", "",
              f"Machine: {results['machine']}. Models are generated (random weights), packed like production.",
              "In process, Python runs from Bazel's runfiles with one sys.path entry per wheel (~50), which makes the",
              "torch/transformers import slower than in the image (one site-packages): the container figures are in",

@@ -37,7 +37,8 @@ from typing import Any, BinaryIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.shared.chunked_reader import ChunkedReader
-from lambdas.shared.safe_tar import ArchiveError, TarLimits, extract_tar_gz_stream
+from lambdas.shared.ranged_body import RangedBody
+from lambdas.shared.safe_tar import ArchiveError, TarLimits, extract_tar_stream
 from lambdas.shared.settings import Settings
 
 MARKER_NAME = ".model-store.json"
@@ -197,7 +198,11 @@ class ModelStore:
         try:
             self.fetch_count += 1
             try:
-                response = s3.get_object(Bucket=bucket, Key=key)
+                if settings.model_download_parts > 1:  # ranged GETs in parallel (ranged_body.py)
+                    ranged = RangedBody(s3, bucket, key, settings.model_download_parts)
+                    response = {**ranged.response, "Body": ranged}
+                else:
+                    response = s3.get_object(Bucket=bucket, Key=key)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "Unknown")
                 raise ModelFetchError(f"model download failed for {uri}: {code}: {exc}") from exc
@@ -206,11 +211,11 @@ class ModelStore:
             meta_sha = (response.get("Metadata") or {}).get("sha256", "").strip().lower() or None
             reader = _HashingReader(response["Body"])
             try:
-                extract_tar_gz_stream(reader, scratch, TarLimits(settings.max_archive_bytes,
+                extract_tar_stream(reader, scratch, TarLimits(settings.max_archive_bytes,
                                                                  settings.max_archive_members))
             except ArchiveError as exc:
                 raise ModelFetchError(f"model archive {uri} rejected: {exc}") from exc
-            except (BotoCoreError, OSError) as exc:
+            except (BotoCoreError, ClientError, OSError) as exc:
                 raise ModelFetchError(f"model download/extract failed for {uri}: {exc}") from exc
             finally:
                 reader.close()

@@ -1,4 +1,4 @@
-"""Safe, streaming extraction of an untrusted ``.tar.gz``.
+"""Safe, streaming extraction of an untrusted model archive: a tar, gzip- or zstd-compressed or plain.
 
 The model tarball is read straight from the network (no temp file), so the
 archive is consumed in stream mode (``tarfile`` mode ``"r|"``) and every
@@ -15,10 +15,10 @@ member is vetted *before* anything is written:
 * files are created with ``O_EXCL | O_NOFOLLOW`` and mode 0644, never with
   the archive's owners/permissions.
 
-Decompression is done by a small zlib-based reader (gzip mode) instead of
-tarfile's own ``"r|gz"``: it verifies the gzip CRC-32/length trailer and
-reports truncation (tarfile's stream mode checks neither), bounds the
-decompressed output, and works in 1 MiB steps for speed.
+Decompression is done by decompress.py's readers (the format told by the
+first bytes) instead of tarfile's own ``"r|gz"``: they verify the gzip
+CRC-32/length trailer and report truncation (tarfile's stream mode checks
+neither), bound the decompressed output, and work in 1 MiB steps for speed.
 
 The caller extracts into an empty scratch directory and only publishes it
 after success (see ``model_store``), so a rejected archive leaves nothing
@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import os
 import tarfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from lambdas.shared.chunked_reader import ChunkedReader
+from lambdas.shared.decompress import TAR, CorruptStreamError, tar_stream
 
 _CHUNK = 1 << 20
 # Per-member allowance for tar headers/padding when bounding the raw stream.
@@ -69,55 +68,6 @@ class ExtractStats:
     members: int
     files: int
     bytes_written: int
-
-
-class _GunzipReader(ChunkedReader):
-    """Streaming gunzip over a file-like object, in 1 MiB steps.
-
-    zlib in gzip mode (wbits=31) parses the header and verifies the CRC-32
-    and length trailer in C; corruption and a stream that ends early raise
-    CorruptArchiveError - the checks GzipFile does, without its per-8-KiB
-    Python overhead. Output per step is bounded
-    (``max_length``) so a bomb cannot balloon memory. Concatenated gzip
-    members and trailing zero padding are accepted, like gzip(1).
-    """
-
-    _STEP = 1 << 20
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__(self._STEP)
-        self._raw = raw
-        self._d = zlib.decompressobj(wbits=31)
-
-    def _next_input(self) -> bytes | None:
-        """Compressed bytes to feed next, or None at a clean end of stream."""
-        if self._d.unconsumed_tail:
-            return self._d.unconsumed_tail
-        if not self._d.eof:
-            data = self._raw.read(self._STEP)
-            if not data:
-                raise CorruptArchiveError(
-                    "archive is truncated: compressed stream ended before the end-of-stream marker")
-            return data
-        rest = self._d.unused_data
-        while True:  # member finished: another member, zero padding, or the end
-            rest = rest.lstrip(b"\0")
-            if rest:
-                self._d = zlib.decompressobj(wbits=31)
-                return rest
-            rest = self._raw.read(self._STEP)
-            if not rest:
-                return None
-
-    def _next_chunk(self) -> bytes | None:
-        data = self._next_input()
-        if data is None:
-            return None
-        try:
-            return self._d.decompress(data, self._STEP)
-        except zlib.error as exc:
-            # Raised as our own type: tarfile would rewrap zlib.error.
-            raise CorruptArchiveError(f"archive is not valid gzip: {exc}") from None
 
 
 class _BoundedReader:
@@ -193,8 +143,8 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> 
     return written
 
 
-def extract_tar_gz_stream(fileobj: BinaryIO, dest: Path, limits: TarLimits = TarLimits()) -> ExtractStats:
-    """Extract a gzip-compressed tar stream into the existing directory ``dest``.
+def extract_tar_stream(fileobj: BinaryIO, dest: Path, limits: TarLimits = TarLimits()) -> ExtractStats:
+    """Extract a tar stream (gzip, zstd or uncompressed, see decompress.py) into the existing directory ``dest``.
 
     Reads ``fileobj`` strictly sequentially and to its end (so a wrapping
     hash reader sees every byte). Raises an :class:`ArchiveError` subclass
@@ -205,8 +155,10 @@ def extract_tar_gz_stream(fileobj: BinaryIO, dest: Path, limits: TarLimits = Tar
     root = os.path.realpath(dest)
     stream_cap = limits.max_total_bytes + limits.max_members * _HEADER_ALLOWANCE + _STREAM_SLACK
     members = files = total_declared = written = 0
-    bounded = _BoundedReader(_GunzipReader(fileobj), stream_cap)
+    fmt = TAR
     try:
+        fmt, stream = tar_stream(fileobj)
+        bounded = _BoundedReader(stream, stream_cap)
         with tarfile.open(fileobj=bounded, mode="r|", bufsize=_CHUNK) as tar:
             for member in tar:
                 members += 1
@@ -239,10 +191,12 @@ def extract_tar_gz_stream(fileobj: BinaryIO, dest: Path, limits: TarLimits = Tar
             pass
     except ArchiveError:
         raise
+    except CorruptStreamError as exc:
+        raise CorruptArchiveError(str(exc)) from None
     except (EOFError, tarfile.ReadError, tarfile.TarError) as exc:
-        raise CorruptArchiveError(f"archive is truncated or not a valid tar.gz: {exc}") from exc
-    except zlib.error as exc:
-        raise CorruptArchiveError(f"archive is not valid gzip: {exc}") from exc
+        if fmt == TAR and members == 0:  # not even one tar header: neither compressed nor a tar
+            raise CorruptArchiveError(f"archive is truncated or not valid gzip, zstd or tar: {exc}") from exc
+        raise CorruptArchiveError(f"archive ({fmt}) is truncated or not a valid tar: {exc}") from exc
     if members == 0:
         raise CorruptArchiveError("archive is empty")
     return ExtractStats(members=members, files=files, bytes_written=written)

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     rejects_queue_url: str = Field(alias="REJECTS_QUEUE_URL", pattern=r"^https?://[^/\s]+/.+")
     max_archive_bytes: int = Field(2 * 1024**3, alias="MODEL_MAX_UNCOMPRESSED_BYTES", ge=1024)
     max_archive_members: int = Field(10000, alias="MODEL_MAX_MEMBERS", ge=1)
+    # Ranged GETs in flight for the model download (lambdas/shared/ranged_body.py); 1: one plain GetObject.
+    model_download_parts: int = Field(1, alias="MODEL_DOWNLOAD_PARTS", ge=1, le=16)
     aws_region: str | None = Field(None, alias="AWS_REGION")
     metrics_namespace: str = Field("SentimentPipeline", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
 

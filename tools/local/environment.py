@@ -2,8 +2,9 @@
 
 The emulator serves one invocation at a time, as one Lambda execution environment does; concurrency comes from
 several of these over the same Services. The container runs under runc with Lambda's limits (the image's non-root
-user, read-only root shared with the other environments, tmpfs /tmp, a memory cgroup where runc can create one:
-memory_limit says whether it is enforced, peak_memory_source where the peak figures come from). It shares the host's
+user, read-only root shared with the other environments, tmpfs /tmp, a memory cgroup with Lambda's CPU quota for
+that memory where runc can create one: memory_limit and cpu_limit say whether they are enforced, peak_memory_source
+where the peak figures come from). It shares the host's
 loopback, so it reaches the emulator and moto as Lambda reaches AWS.
 
 When the container dies (kill() sends SIGKILL, as an out-of-memory kill or a crash would), the emulator hears of it
@@ -29,18 +30,23 @@ HANDLER = "lambdas.analysis.handler.lambda_handler"
 class ExecutionEnvironment:
     def __init__(self, services: Services, name: str, *, memory_mb: int = 2048, timeout_s: float = 120,
                  tmp_mb: int = 1024, progress=lambda message: None, handler: str = HANDLER,
-                 mounts: list[tuple[str, str, bool]] = (), extra_env: dict | None = None):
+                 mounts: list[tuple[str, str, bool]] = (), extra_env: dict | None = None,
+                 cpus: float | str | None = runc_lambda.LAMBDA_CPUS, cpu_shares: int | None = None):
         """handler/mounts/extra_env run something else in the same image (the benchmarks' naive baseline) or
-        point the function elsewhere (extra_env wins over services.function_env())."""
+        point the function elsewhere (extra_env wins over services.function_env(); None removes a key). cpus: the
+        CPU quota (runc_lambda.configure(): Lambda's memory_mb / 1769 by default, None lifts it); cpu_shares: the
+        container cgroup's CFS weight against the host's other work (configure(); the kernel's default when None)."""
         self.services, self.name = services, name
         self.memory_mb, self.timeout_s, self.tmp_mb, self.progress = memory_mb, timeout_s, tmp_mb, progress
         self.handler, self.mounts, self.extra_env = handler, list(mounts), dict(extra_env or {})
+        self.cpus, self.cpu_shares = cpus, cpu_shares
         self.workdir = services.workdir / name
         self.container: subprocess.Popen | None = None
         self.container_id: str | None = None
         self.peaks: dict[str, int] = {}  # container id -> its peak memory in bytes, in start order
         self.peak_memory_source: str | None = None  # runc_lambda.FROM_CGROUP or FROM_PROCESSES
         self.memory_limit: str | None = None  # runc_lambda.memory_limit(): "enforced: ..." or "not enforced: ..."
+        self.cpu_limit: str | None = None  # runc_lambda.cpu_limit(): "enforced: ...", "lifted: ..." or "not ..."
         self._memory: runc_lambda.PeakMemory | None = None
         self._log = None
         self.emulator: LambdaEmulator | None = None
@@ -66,12 +72,16 @@ class ExecutionEnvironment:
         self.emulator.start()
         self.bundle = self._bundle()
         self.rootfs = (self.services.image_bundle / "rootfs").resolve()
-        env = self.emulator.lambda_env(extra={**self.services.function_env(), **self.extra_env})
+        # An extra_env value of None removes the function's own setting (the benchmarks' floor drops MODEL_S3_URI).
+        function_env = {k: v for k, v in {**self.services.function_env(), **self.extra_env}.items() if v is not None}
+        env = self.emulator.lambda_env(extra=function_env)
         # The image's entrypoint with this handler as its argument, as Lambda runs CMD.
         args = ["/usr/bin/python3.11", "-m", "awslambdaric", self.handler]
         runc_lambda.configure(self.bundle, args=args, env=env, mounts=self.mounts, memory_mb=self.memory_mb,
-                              tmp_mb=self.tmp_mb, network=True, rootfs=self.rootfs)
+                              tmp_mb=self.tmp_mb, network=True, rootfs=self.rootfs, cpus=self.cpus,
+                              cpu_shares=self.cpu_shares)
         self.memory_limit = runc_lambda.memory_limit(self.bundle)
+        self.cpu_limit = runc_lambda.cpu_limit(self.bundle)
         self.rootfs_marker = self.workdir / "rootfs.marker"
         self.rootfs_marker.touch()
         self.log_path = self.workdir / "container.log"
@@ -105,7 +115,7 @@ class ExecutionEnvironment:
             self._stop_container()  # whatever part of it started
             raise
         self.progress(f"{self.name}: container {self.container_id} started under runc (memory limit "
-                      f"{self.memory_limit}; peak memory from {self._memory.source})")
+                      f"{self.memory_limit}; CPU {self.cpu_limit}; peak memory from {self._memory.source})")
 
     def _watch(self, container: subprocess.Popen, generation: int) -> None:
         """Tells the emulator when this container's process ends, whoever ended it (for a replaced container the

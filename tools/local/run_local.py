@@ -1,6 +1,6 @@
 """The README's main command: the whole feature on this machine, on embedded defaults.
 
-    tools/bazel run //lambdas/analysis:local [-- --model DIR|TARBALL|random] [--out DIR]
+    tools/bazel run //lambdas/analysis:local [-- --model DIR|TARBALL|random] [--out DIR] [--no-cpu-quota]
 
 Builds nothing itself (Bazel built the image and the demo model it is given), then: takes the model — by default the
 demo model (//tools/model:demo_model, a small DistilBERT trained here on lexicon-labelled text: its labels mean
@@ -14,7 +14,8 @@ would (delivery.py): half published to SNS (one record per invocation), half thr
 (batches shaped by the Terraform module's batch size and window), with a poison record on each path. It prints the
 cold-start phases, the invocations per path with their latency, the items with their new sentiment/score/status,
 the dead-lettered records with their reasons, and the dashboard's path. Everything started is stopped on exit,
-also on Ctrl-C.
+also on Ctrl-C. The container gets Lambda's CPU for its memory (2048 MB: 1.158 vCPUs as a CFS quota);
+--no-cpu-quota lifts it.
 """
 
 import argparse
@@ -35,6 +36,7 @@ from tools.local.latency import percentile
 from tools.local.sqs_source import SqsEventSource
 from tools.local.stack import MODEL_VERSION, LocalStack
 from tools.model import publish
+from tools.oci import runc_lambda
 from tools.testing.events import make_item, poison_messages
 from tools.testing.tiny_model import build_artifact
 
@@ -86,6 +88,8 @@ def main() -> None:
     parser.add_argument("--model", help="a model directory, a model.tar.gz, or `random` (default: the demo model)")
     parser.add_argument("--demo-model", help="the demo model's tarball (passed by the Bazel target)")
     parser.add_argument("--out", help="where the dashboard goes (default: a new temp dir)")
+    parser.add_argument("--no-cpu-quota", action="store_true",
+                        help="lift Lambda's CPU quota (memory / 1769 vCPUs): the container may use every CPU")
     args = parser.parse_args()
     # Ctrl-C and termination unwind through the context manager, which stops everything it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
@@ -99,7 +103,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="analysis-local-work-") as tmp:
         work = Path(tmp)
         tarball, model_note = model_tarball(args.model, args.demo_model, work)
-        with LocalStack(Path(args.image), work / "stack", tarball, progress=say) as stack:
+        cpus = None if args.no_cpu_quota else runc_lambda.LAMBDA_CPUS
+        with LocalStack(Path(args.image), work / "stack", tarball, progress=say, cpus=cpus) as stack:
             stack.seed(items)
             say(f"seeded {len(items)} pending items in sentiment-items")
             poison = [message for message, _ in poison_messages().values()]
@@ -124,7 +129,8 @@ def main() -> None:
     print(f"\nModel: {model_note}. Image: {stack.reference}")
     if loaded:
         phases = loaded[0]
-        print("Cold start (first invocation), from the container's 'Model loaded successfully' log line:")
+        print(f"Cold start (first invocation; CPU {stack.cpu_limit}), from the container's 'Model loaded "
+              "successfully' log line:")
         print(f"  init (runtime start -> first next): {invocations[0].result.record.init_ms:.0f} ms")
         for key in ("download_extract_ms", "import_ms", "import_wait_ms", "model_init_ms", "load_time_ms"):
             print(f"  {key:<22} {phases.get(key)}")
@@ -146,7 +152,7 @@ def main() -> None:
     for letter in dead_letters:
         print(f"  {letter['event_kind']} record {letter['record_id']}: {letter['reason'][:110]}")
     print(f"Peak memory of the container ({stack.peak_memory_source}): {peak_mb:.0f} MB "
-          f"(memory limit {stack.memory_limit}); "
+          f"(memory limit {stack.memory_limit}; CPU {stack.cpu_limit}); "
           f"files written outside /tmp: {len(outside)}")
     print(f"\n{'source_id':<26} {'sentiment':<9} {'score':<7} {'status':<9} text")
     for row in rows:

@@ -26,7 +26,8 @@ __all__ = ["HANDLER", "MODEL_VERSION", "REJECTS_QUEUE", "LocalStack"]
 class LocalStack:
     def __init__(self, image_layout: Path, workdir: Path, model_tarball: Path, *, progress=lambda message: None,
                  **environment: Any):
-        """ENVIRONMENT: ExecutionEnvironment's options (memory_mb, timeout_s, tmp_mb, handler, mounts, extra_env)."""
+        """ENVIRONMENT: ExecutionEnvironment's options (memory_mb, timeout_s, tmp_mb, handler, mounts, extra_env,
+        cpus)."""
         self.services = Services(image_layout, workdir, model_tarball, progress=progress)
         self._environment = dict(environment, progress=progress)
         self._exits = contextlib.ExitStack()
@@ -58,6 +59,10 @@ class LocalStack:
     @property
     def memory_limit(self) -> str | None:
         return self.environment.memory_limit
+
+    @property
+    def cpu_limit(self) -> str | None:
+        return self.environment.cpu_limit
 
     def invoke(self, event: dict) -> InvokeResult:
         return self.environment.invoke(event)

@@ -19,7 +19,7 @@ from pathlib import Path
 from lambdas.analysis.batch import LABELS
 from lambdas.analysis.sentiment import ModelLoadError, Prediction, SentimentModel
 from lambdas.shared.model_store import ModelFetchError, validate_model_dir
-from lambdas.shared.safe_tar import ArchiveError, extract_tar_gz_stream
+from lambdas.shared.safe_tar import ArchiveError, extract_tar_stream
 from tools.model import PublishError
 from tools.model.archive import model_files
 
@@ -80,7 +80,7 @@ def check_artifact(tarball: Path, top_dir: str) -> list[tuple[str, Prediction]]:
     with tempfile.TemporaryDirectory(prefix="publish-check-") as scratch:
         try:
             with open(tarball, "rb") as fh:
-                extract_tar_gz_stream(fh, Path(scratch))
+                extract_tar_stream(fh, Path(scratch))
             root = Path(scratch) / top_dir
             validate_model_dir(root)
             model = SentimentModel.load(root)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdas.shared.model_store import validate_model_dir
-from lambdas.shared.safe_tar import extract_tar_gz_stream
+from lambdas.shared.safe_tar import extract_tar_stream
 from lambdas.shared.settings import Settings
 from tools.model import metrics
 
@@ -57,7 +57,7 @@ def model_dir(path: Path, scratch: Path) -> Path:
     if path.is_dir():
         return path
     with open(path, "rb") as fh:
-        extract_tar_gz_stream(fh, scratch)
+        extract_tar_stream(fh, scratch)
     # Files at the tar root or under one top-level directory, as the handler accepts.
     root = scratch if (scratch / "config.json").is_file() else next(
         (p.parent for p in sorted(scratch.glob("*/config.json"))), scratch)

@@ -22,6 +22,14 @@ class Target:
     version: str
 
 
+def sibling(target: Target, fmt: str) -> Target:
+    """Where format FMT (tar.zst, tar) of TARGET's .tar.gz goes: the same key with its suffix replaced."""
+    if not target.key.endswith(".tar.gz"):
+        raise PublishError(f"--to {target.uri}: --also needs a key ending in .tar.gz to put the .{fmt} beside it")
+    key = target.key.removesuffix("tar.gz") + fmt
+    return Target(f"s3://{target.bucket}/{key}", target.bucket, key, target.version)
+
+
 def parse_target(uri: str, version: str | None = None) -> Target:
     match = S3_URI.fullmatch(uri)
     if not match:

@@ -19,7 +19,8 @@ from tools.model.target import Target
 _ABSENT = ("404", "NoSuchKey", "NotFound")
 
 
-def upload(s3: Any, tarball: Path, target: Target, metadata: Mapping[str, str]) -> bool:
+def upload(s3: Any, tarball: Path, target: Target, metadata: Mapping[str, str],
+           content_type: str = "application/gzip") -> bool:
     """Upload the tarball with metadata (which must hold "sha256"); False when the same bytes were there already."""
     try:
         existing = _existing_sha256(s3, target)
@@ -32,7 +33,7 @@ def upload(s3: Any, tarball: Path, target: Target, metadata: Mapping[str, str]) 
                 "the object first if nothing uses it)")
         # upload_file: multipart above 8 MiB, retried parts; the metadata goes on the object either way.
         s3.upload_file(str(tarball), target.bucket, target.key,
-                       ExtraArgs={"Metadata": dict(metadata), "ContentType": "application/gzip"})
+                       ExtraArgs={"Metadata": dict(metadata), "ContentType": content_type})
     except (BotoCoreError, ClientError) as exc:
         raise PublishError(f"upload to {target.uri} failed: {exc}") from None
     return True

@@ -6,15 +6,18 @@
 
 Lambda's execution environment, as far as a runtime bundle can express it: the image's non-root user, a
 read-only root file system, a writable tmpfs at /tmp (512 MB by default), no network but loopback, a memory
-limit (2048 MB here). What the host cannot do is adjusted and said: resource rlimits are dropped (the sandbox
-lacks CAP_SYS_RESOURCE) and so is the cgroup namespace (cgroup v1 hosts).
+limit (2048 MB here) and the CPU that memory buys on Lambda: 1,769 MB is one vCPU, so 2048 MB gets a CFS quota of
+1.158 CPUs (cpus=None lifts it: the whole machine). Both limits are recorded as config.json annotations. What the
+host cannot do is adjusted and said: resource rlimits are dropped (the sandbox lacks CAP_SYS_RESOURCE) and so is the
+cgroup namespace (cgroup v1 hosts).
 
 Inside a user namespace (tools/bazel run by an unprivileged user) runc cannot create cgroups in a hierarchy owned by
 the host's root, and it tolerates that only when the bundle asks for no resources. There the bundle requests none
-(no memory limit, no device cgroup rules), and its config.json says so in the MEMORY_LIMIT annotation; the peak
-memory figure then comes from the container's processes (VmRSS/VmHWM in /proc) instead of the cgroup, and
-RunResult.peak_memory_source says which. sysfs can only be mounted in a network namespace owned by the user
-namespace, so a container that shares the host's network gets a read-only bind of /sys there instead.
+(no memory limit, no CPU quota, no device cgroup rules), and its config.json says so in the MEMORY_LIMIT and
+CPU_LIMIT annotations; the peak memory figure then comes from the container's processes (VmRSS/VmHWM in /proc)
+instead of the cgroup, and RunResult.peak_memory_source says which. sysfs can only be mounted in a network namespace
+owned by the user namespace, so a container that shares the host's network gets a read-only bind of /sys there
+instead.
 """
 
 import dataclasses
@@ -39,6 +42,16 @@ RUNC = os.environ.get("OCI_RUNC", "runc")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # config.json annotation: "enforced: ..." or "not enforced: <why>".
 MEMORY_LIMIT = "org.analysis-lambda.memory-limit"
+# config.json annotation: "enforced: N vCPU ...", "lifted: ..." (cpus=None) or "not enforced: <why>".
+CPU_LIMIT = "org.analysis-lambda.cpu-limit"
+# Lambda allocates CPU in proportion to memory; at 1,769 MB a function has the equivalent of one vCPU.
+LAMBDA_MB_PER_VCPU = 1769
+# The CFS period runc is given; the quota is cpus x this. 100 ms is the kernel's default period.
+CPU_PERIOD_US = 100_000
+# configure()'s default for cpus: derive the quota from memory_mb as Lambda does.
+LAMBDA_CPUS = "lambda"
+# The largest CFS weight cgroup v1 accepts (cpu.shares; runc maps it onto cgroup v2's cpu.weight).
+MAX_CPU_SHARES = 262144
 # Where a peak memory figure came from.
 FROM_CGROUP, FROM_PROCESSES = "cgroup", "process RSS"
 
@@ -66,16 +79,22 @@ def unpack(layout: Path, workdir: Path, ref: str = "latest") -> Path:
 
 def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
               mounts: list[tuple[str, str, bool]] = (), memory_mb: int = 2048, tmp_mb: int = 512,
-              network: bool = False, user: tuple[int, int] | None = None, rootfs: Path | None = None) -> dict:
+              network: bool = False, user: tuple[int, int] | None = None, rootfs: Path | None = None,
+              cpus: float | str | None = LAMBDA_CPUS, cpu_shares: int | None = None) -> dict:
     """Rewrites BUNDLE/config.json for Lambda-like limits.
 
     args replace the image's entrypoint+cmd; env is merged over the image's; mounts are (host, container, ro)
     bind mounts; network=True shares the host's network (the local runner's emulator on loopback), otherwise
     the container has its own namespace with loopback only; user overrides the image's uid:gid; rootfs names a root
     file system outside the bundle (absolute: runc refuses a symlink), e.g. one that several bundles share read-only.
-    The memory limit
-    is a cgroup where memory_cgroup_parent() finds one can be made, else no resources at all (see the module
-    docstring); the MEMORY_LIMIT annotation in config.json records which (memory_limit() reads it).
+    cpus is the CFS quota in CPUs: LAMBDA_CPUS (default) is memory_mb / 1769 as on Lambda, a number sets it, None
+    lifts it (the container may use every CPU of the host). cpu_shares sets the cgroup's CFS weight against the
+    host's other work (default: the kernel's 1024, one ordinary process's worth): the quota caps the container, the
+    weight decides whether a busy host lets it reach the quota. Lambda guarantees its share; a benchmark on a shared
+    host may ask for a larger weight to get closer to that, and says so (the annotation records it).
+    The limits are a cgroup where memory_cgroup_parent() finds one can be made, else no resources at all (see the
+    module docstring); the MEMORY_LIMIT and CPU_LIMIT annotations in config.json record which (memory_limit() and
+    cpu_limit() read them).
     """
     path = bundle / "config.json"
     spec = json.loads(path.read_text())
@@ -118,18 +137,46 @@ def configure(bundle: Path, args: list[str] | None = None, env: dict[str, str] |
     linux.pop("uidMappings", None)
     linux.pop("gidMappings", None)
     parent, why_not = memory_cgroup_parent()
+    if cpus == LAMBDA_CPUS:
+        cpus = lambda_cpus(memory_mb)
     if parent is not None:
         linux["resources"] = {"memory": {"limit": memory_mb * MIB}}
         linux["cgroupsPath"] = f"{parent.rstrip('/')}/runc-lambda-{uuid.uuid4().hex[:12]}"
         limit = f"enforced: {memory_mb} MB, cgroup {linux['cgroupsPath']}"
+        if cpus is None:
+            cpu = f"lifted: no CPU quota (all {os.cpu_count()} CPUs of the host)"
+        else:
+            quota = cpu_quota_us(cpus)
+            linux["resources"]["cpu"] = {"quota": quota, "period": CPU_PERIOD_US}
+            cpu = f"enforced: {cpus:.3f} vCPU (CFS quota {quota} us per {CPU_PERIOD_US} us)"
+        if cpu_shares is not None:
+            linux["resources"].setdefault("cpu", {})["shares"] = cpu_shares
+            cpu += f", CFS weight {cpu_shares} shares"
+        cpu += f", cgroup {linux['cgroupsPath']}"
     else:
         # runc (rootless) ignores cgroup errors only when no resources are requested: none, and said so.
         linux.pop("resources", None)
         linux.pop("cgroupsPath", None)
         limit = f"not enforced: {why_not}"
-    spec.setdefault("annotations", {})[MEMORY_LIMIT] = limit
+        cpu = (f"not enforced: {why_not}" if cpus is not None
+               else f"lifted: no CPU quota (all {os.cpu_count()} CPUs of the host)")
+    annotations = spec.setdefault("annotations", {})
+    annotations[MEMORY_LIMIT] = limit
+    annotations[CPU_LIMIT] = cpu
     path.write_text(json.dumps(spec, indent=2))
     return spec
+
+
+def lambda_cpus(memory_mb: int) -> float:
+    """The vCPUs Lambda gives a function of MEMORY_MB (2048 MB -> 1.158)."""
+    return memory_mb / LAMBDA_MB_PER_VCPU
+
+
+def cpu_quota_us(cpus: float) -> int:
+    """The CFS quota per CPU_PERIOD_US for CPUS (at least the kernel's minimum of 1 ms)."""
+    if cpus <= 0:
+        raise ValueError(f"cpus must be positive (None lifts the quota), not {cpus}")
+    return max(1000, round(cpus * CPU_PERIOD_US))
 
 
 def in_user_namespace() -> bool:
@@ -144,17 +191,19 @@ def in_user_namespace() -> bool:
 def memory_cgroup_parent() -> tuple[str | None, str]:
     """(parent, "") where runc may create the container's memory cgroup, or (None, why it cannot here).
 
-    cgroup v1: the memory hierarchy's root must be writable (root on the host; not root of a user namespace,
-    whose root does not own it). cgroup v2: the hierarchy's root or, failing that, the delegated cgroup above this
-    process (a user's systemd slice) must be writable and offer the memory controller.
+    The same cgroup carries the CPU quota, so the cpu controller must be there too. cgroup v1: the memory and cpu
+    hierarchies' roots must be writable (root on the host; not root of a user namespace, whose root does not own
+    them). cgroup v2: the hierarchy's root or, failing that, the delegated cgroup above this process (a user's
+    systemd slice) must be writable and offer the memory and cpu controllers.
     """
     if not (CGROUP_ROOT / "cgroup.controllers").exists():  # v1 (or hybrid: runc uses v1 there too)
-        memory = CGROUP_ROOT / "memory"
-        if not memory.is_dir():
-            return None, f"no cgroup v1 memory hierarchy at {memory}"
-        if not os.access(memory, os.W_OK):
-            return None, (f"{memory} (cgroup v1) is not writable here"
-                          + (" (a user namespace: the host's root owns it)" if in_user_namespace() else ""))
+        for controller in ("memory", "cpu"):
+            hierarchy = CGROUP_ROOT / controller
+            if not hierarchy.is_dir():
+                return None, f"no cgroup v1 {controller} hierarchy at {hierarchy}"
+            if not os.access(hierarchy, os.W_OK):
+                return None, (f"{hierarchy} (cgroup v1) is not writable here"
+                              + (" (a user namespace: the host's root owns it)" if in_user_namespace() else ""))
         return "", ""
     candidates = [""]
     try:
@@ -169,17 +218,23 @@ def memory_cgroup_parent() -> tuple[str | None, str]:
             controllers = (directory / "cgroup.controllers").read_text().split()
         except OSError:
             continue
-        if "memory" in controllers and os.access(directory, os.W_OK) \
+        if {"memory", "cpu"} <= set(controllers) and os.access(directory, os.W_OK) \
                 and os.access(directory / "cgroup.subtree_control", os.W_OK):
             return parent, ""
-    return None, ("neither the cgroup v2 root nor this process's parent cgroup is writable with the memory "
-                  "controller (no delegation here)")
+    return None, ("neither the cgroup v2 root nor this process's parent cgroup is writable with the memory and "
+                  "cpu controllers (no delegation here)")
 
 
 def memory_limit(bundle: Path) -> str:
     """What configure() recorded about the memory limit ("enforced: ..." or "not enforced: <why>")."""
     spec = json.loads((bundle / "config.json").read_text())
     return spec.get("annotations", {}).get(MEMORY_LIMIT, "not configured")
+
+
+def cpu_limit(bundle: Path) -> str:
+    """What configure() recorded about the CPU quota ("enforced: ...", "lifted: ..." or "not enforced: <why>")."""
+    spec = json.loads((bundle / "config.json").read_text())
+    return spec.get("annotations", {}).get(CPU_LIMIT, "not configured")
 
 
 def _stat_fields(pid: int | str) -> list[str]:

@@ -55,6 +55,6 @@ def _error_type(call: Call) -> str:
 
 def memory(environments: list[ExecutionEnvironment]) -> dict[str, Any]:
     """Peak memory of every container, by environment (a replaced container keeps its own figure)."""
-    return {env.name: {"source": env.peak_memory_source, "limit": env.memory_limit,
+    return {env.name: {"source": env.peak_memory_source, "limit": env.memory_limit, "cpu": env.cpu_limit,
                        "containers_mb": {cid: round(peak / MIB) for cid, peak in env.peaks.items()}}
             for env in environments}

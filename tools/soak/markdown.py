@@ -68,8 +68,8 @@ def section(f: dict[str, Any], command: str = "tools/bazel run //bench:soak") ->
         f"{kill['held']} was held in the proxy (the invocation ended `{kill['killed_invocation_status']}`); a new "
         "container took over behind the same emulator, and SQS delivered the batch again.",
         "",
-        f"Peak memory per container ({source['source']}; limit {source['limit'].split(', cgroup')[0]}), in start "
-        f"order: {memory}.",
+        f"Peak memory per container ({source['source']}; limit {source['limit'].split(', cgroup')[0]}; CPU "
+        f"{source.get('cpu', 'not recorded').split(', cgroup')[0]}), in start order: {memory}.",
         f"Twins: {f['twins']['pairs']} pairs, {f['twins']['one_analyzed_one_duplicate']} of them one analyzed + "
         "one duplicate" + ("." if f["twins"]["one_analyzed_one_duplicate"] == f["twins"]["pairs"] else
                           " (the others met a failed invocation first: its retry wrote the item)."),

@@ -109,7 +109,7 @@ CASES: list[HostileCase] = [
     HostileCase("duplicate_member", _with([_file("config.json", b"{}")]), "duplicate entry"),
     HostileCase("truncated_gzip", _truncated, "truncated"),
     HostileCase("corrupt_gzip", _corrupt, "rejected: archive"),
-    HostileCase("not_gzip", lambda d: build_tar(model_members(d), compress=False), "not valid gzip"),
+    HostileCase("not_a_tar_inside_gzip", lambda d: gzip.compress(b"this is not a tar" * 100), "not a valid tar"),
     HostileCase("random_bytes", lambda d: b"this is not an archive at all" * 10, "not valid gzip"),
     HostileCase("missing_config_json", _missing_config, "config.json not found"),
     HostileCase("two_top_level_dirs", _two_top_dirs, "config.json not found"),

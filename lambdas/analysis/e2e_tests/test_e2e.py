@@ -109,7 +109,7 @@ def test_container_peak_memory_is_reported_and_under_2048_mb(run, capsys):
     stack = run["stack"]
     with capsys.disabled():  # in test.log even when the test passes
         print(f"\ncontainer peak memory: {stack.peak_memory_bytes / 2**20:.0f} MB (from {stack.peak_memory_source}); "
-              f"memory limit {stack.memory_limit}")
+              f"memory limit {stack.memory_limit}; CPU {stack.cpu_limit}")
     assert stack.peak_memory_source in (FROM_CGROUP, FROM_PROCESSES)
     assert 0 < stack.peak_memory_bytes < 2048 * 2**20
 

@@ -1,8 +1,9 @@
 """FR-005: the built image runs under runc the way Lambda runs it, and everything the handler needs works.
 
-Non-root uid from the image, read-only root, tmpfs /tmp, no network, 2048 MB memory cgroup (where the host lets
-runc create one: not inside an unprivileged user namespace on a cgroup v1 host, where the bundle says the limit is
-not enforced and the peak comes from the container's processes; either way it must stay under 2048 MB).
+Non-root uid from the image, read-only root, tmpfs /tmp, no network, 2048 MB memory cgroup with Lambda's CPU for it
+(a 1.158-vCPU CFS quota) where the host lets runc create one: not inside an unprivileged user namespace on a cgroup
+v1 host, where the bundle says neither limit is enforced and the peak comes from the container's processes; either
+way it must stay under 2048 MB.
 """
 
 import json
@@ -28,6 +29,10 @@ def report(tmp_path_factory) -> dict:
         args=["/usr/bin/python3.11", "/smoke/smoke_probe.py"],
         mounts=[(str(HERE), "/smoke", True)],
         memory_mb=2048,
+        # The largest CFS weight: on a busy shared host (load 10 seen) the default weight left the container below
+        # its quota, so the kernel never throttled it and the check below could not see the quota at work. The
+        # quota still caps it at 1.158 CPUs; the weight only lets it get there.
+        cpu_shares=runc_lambda.MAX_CPU_SHARES,
     )
     result = runc_lambda.run(bundle, timeout=240)
     lines = [l for l in result.stdout.splitlines() if l.startswith("SMOKE-REPORT ")]
@@ -36,6 +41,7 @@ def report(tmp_path_factory) -> dict:
     data["peak_memory_bytes"] = result.peak_memory_bytes
     data["peak_memory_source"] = result.peak_memory_source
     data["memory_limit"] = runc_lambda.memory_limit(bundle)
+    data["cpu_limit"] = runc_lambda.cpu_limit(bundle)
     print(json.dumps(data, indent=2))
     return data
 
@@ -87,3 +93,22 @@ def test_memory_stayed_inside_the_limit(report, capsys):
               f"(from {report['peak_memory_source']}); memory limit {report['memory_limit']}")
     assert peak is not None, f"no memory figure for the container (source: {report['peak_memory_source']})"
     assert report["peak_memory_bytes"] < 2048 * 1024 * 1024
+
+
+def test_cpu_quota_is_lambdas_and_the_kernel_enforces_it(report, capsys):
+    busy = check(report, "busy_cpu")
+    with capsys.disabled():
+        print(f"\nCPU {report['cpu_limit']}; 3 busy processes: {busy['cpu_s']} s CPU in {busy['wall_s']} s wall, "
+              f"throttled {busy['nr_throttled']} periods (attempts {busy['attempts']}); cgroup {busy['cgroup']}")
+    if report["cpu_limit"].startswith("not enforced: "):
+        # No cgroup can be made here (see the module docstring): the bundle must say so, and request nothing.
+        assert busy["cgroup"] is None or busy["cgroup"]["quota_us"] is None
+        return
+    cpus = runc_lambda.lambda_cpus(2048)
+    assert report["cpu_limit"].startswith("enforced: 1.158 vCPU (CFS quota 115772 us"), report["cpu_limit"]
+    assert busy["cgroup"] == {"quota_us": runc_lambda.cpu_quota_us(cpus), "period_us": runc_lambda.CPU_PERIOD_US,
+                              "nr_throttled": busy["cgroup"]["nr_throttled"]}
+    assert busy["nr_throttled"] > 0, "three busy processes were never throttled under a 1.158-CPU quota"
+    # An upper bound only (a loaded host gives less, never more): the quota caps CPU time at cpus x wall, plus one
+    # period's worth at either end of the window.
+    assert busy["cpu_s"] <= cpus * busy["wall_s"] + 2 * cpus * runc_lambda.CPU_PERIOD_US / 1e6

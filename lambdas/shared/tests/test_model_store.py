@@ -1,6 +1,7 @@
 """Model fetch from (moto) S3: checksum, once-per-container, safe extraction."""
 
 import hashlib
+import io
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tools.testing import hostile_tars
 from lambdas.analysis.tests.fixtures import BUCKET, MODEL_KEY
 from tools.testing.moto_server import upload_model
 from tools.testing.tiny_model import tar_bytes
+from tools.model.archive import write_archive
 
 
 def _get_object_count(proxy) -> int:
@@ -43,6 +45,35 @@ def test_fetch_with_matching_checksum_env_and_metadata(pipeline):
     pipeline.set_env(MODEL_SHA256=pipeline.model.sha256.upper())
     local = ModelStore().ensure_local(Settings.from_env(), _s3)
     assert local.fetched and local.sha256 == pipeline.model.sha256
+
+
+@pytest.mark.parametrize("fmt", ["tar.zst", "tar"])
+def test_zstd_and_plain_tar_artifacts_are_fetched_and_verified(pipeline, fmt):
+    # What the publish tool puts beside the .tar.gz: the same tar, zstd-compressed or not compressed at all.
+    packed = io.BytesIO()
+    write_archive(packed, pipeline.model.model_dir, fmt, top_dir="model")
+    data = packed.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    upload_model(pipeline.server, BUCKET, MODEL_KEY, data, sha256_metadata=sha)
+    pipeline.set_env(MODEL_SHA256=sha)
+    local = ModelStore().ensure_local(Settings.from_env(), _s3)
+    assert local.fetched and local.sha256 == sha
+    weights = "model.safetensors"
+    assert (local.path / weights).read_bytes() == (pipeline.model.model_dir / weights).read_bytes()
+    assert _leftovers(local.path) == []
+
+
+def test_parallel_ranged_gets_give_the_same_bytes(pipeline, monkeypatch):
+    from lambdas.shared import ranged_body
+
+    monkeypatch.setattr(ranged_body, "PART_BYTES", 64 * 1024)  # the tiny model in several ranges
+    upload_model(pipeline.server, BUCKET, MODEL_KEY, pipeline.model.tarball, sha256_metadata=pipeline.model.sha256)
+    pipeline.set_env(MODEL_DOWNLOAD_PARTS="4", MODEL_SHA256=pipeline.model.sha256)
+    proxy = pipeline.proxy("s3")
+    local = ModelStore().ensure_local(Settings.from_env(), _s3)
+    assert local.fetched and local.sha256 == pipeline.model.sha256 and local.compressed_bytes == len(
+        pipeline.model.tarball)
+    assert _get_object_count(proxy) == -(-len(pipeline.model.tarball) // (64 * 1024))  # one GET per range
 
 
 def test_files_under_one_top_level_directory(pipeline):

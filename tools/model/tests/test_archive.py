@@ -1,5 +1,6 @@
 """Packing: the same directory gives the same bytes wherever it lies and whatever its files' times and modes."""
 
+import gzip
 import io
 import os
 import shutil
@@ -64,3 +65,25 @@ def test_hidden_entries_are_left_out_links_followed_extra_files_replace(tiny_mod
         assert tar.getmember("model/sub").isdir()
     assert not [n for n in names if "/." in n], names
     assert names.count("model/publish.json") == 1
+
+
+def test_zstd_and_plain_tar_hold_the_same_tar_and_are_reproducible(tiny_model_artifact, tmp_path):
+    from backports.zstd import decompress
+
+    from tools.model.archive import write_archive
+
+    def pack(fmt, model_dir):
+        out = io.BytesIO()
+        write_archive(out, model_dir, fmt, top_dir="model")
+        return out.getvalue()
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_artifact.model_dir, copy)
+    for path in copy.iterdir():
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    plain = pack("tar", tiny_model_artifact.model_dir)
+    assert plain == pack("tar", copy)
+    assert pack("tar.zst", tiny_model_artifact.model_dir) == pack("tar.zst", copy)
+    # One tar, three encodings: what the function extracts does not depend on the format chosen.
+    assert decompress(pack("tar.zst", copy)) == plain
+    assert gzip.decompress(_pack(copy)) == plain

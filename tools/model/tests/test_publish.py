@@ -12,7 +12,7 @@ from lambdas.shared.model_store import ModelStore
 from lambdas.shared.settings import Settings
 from tools.model import PublishError
 from tools.model.publish import main
-from tools.model.target import parse_target
+from tools.model.target import parse_target, sibling
 from tools.testing.moto_server import create_bucket
 
 BUCKET = "models"
@@ -60,6 +60,39 @@ def test_upload_to_moto_is_accepted_by_the_functions_model_store(tiny_model_arti
     weights = (tiny_model_artifact.model_dir / "model.safetensors").read_bytes()
     assert recorded["weights_sha256"] == {"model.safetensors": hashlib.sha256(weights).hexdigest()}
     assert provenance.recorded_versions(local.path) == running
+
+
+def test_also_publishes_zstd_and_plain_tar_beside_the_tar_gz_and_the_function_reads_them(
+        tiny_model_artifact, aws_env, tmp_path, capsys):
+    create_bucket(aws_env, BUCKET)
+    assert main(["--from", str(tiny_model_artifact.model_dir), "--to", URI, "--endpoint-url", aws_env.endpoint,
+                 "--also", "tar.zst", "--also", "tar"]) == 0
+    values = _values(capsys.readouterr().out)
+    s3 = aws_env.client("s3")
+    # zstd's frame magic; a plain tar's first header says "ustar" at offset 257.
+    for suffix, key, magic in (("TAR_ZST", "distilbert/v1.2.3/model.tar.zst", b"\x28\xb5\x2f\xfd"),
+                               ("TAR", "distilbert/v1.2.3/model.tar", None)):
+        assert values[f"MODEL_OBJECT_KEY_{suffix}"] == key
+        assert values[f"MODEL_S3_URI_{suffix}"] == f"s3://{BUCKET}/{key}"
+        body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert body.startswith(magic) if magic else body[257:262] == b"ustar"
+        assert hashlib.sha256(body).hexdigest() == values[f"MODEL_SHA256_{suffix}"]
+        aws_clients.clear_cache()
+        settings = Settings.from_env({
+            "MODEL_S3_URI": values[f"MODEL_S3_URI_{suffix}"], "MODEL_VERSION": values["MODEL_VERSION"],
+            "MODEL_SHA256": values[f"MODEL_SHA256_{suffix}"], "MODEL_DIR": str(tmp_path / suffix / "model"),
+            "REJECTS_QUEUE_URL": "http://127.0.0.1/rejects", "AWS_REGION": aws_env.region})
+        local = ModelStore().ensure_local(settings, aws_clients.s3)
+        assert local.fetched and (local.path / provenance.MANIFEST_NAME).is_file()
+    # The .tar.gz is still the main artifact, unchanged in name and format.
+    assert s3.get_object(Bucket=BUCKET, Key="distilbert/v1.2.3/model.tar.gz")["Body"].read(2) == b"\x1f\x8b"
+
+
+def test_also_needs_a_tar_gz_key():
+    with pytest.raises(SystemExit):
+        main(["--from", ".", "--to", URI, "--also", "zip"])
+    with pytest.raises(PublishError, match="--also needs a key ending in .tar.gz"):
+        sibling(parse_target("s3://models/distilbert/v1.2.3/model.bin"), "tar")
 
 
 def test_republishing_the_same_bytes_is_a_no_op_other_bytes_are_refused(tiny_model_artifact, aws_env, tmp_path, capsys):
