@@ -266,11 +266,13 @@ class Build:
         if result.returncode not in (0, 3):
             raise SystemExit(f"bench: {self.name}: bazel test //... failed ({result.returncode}):\n"
                              f"{result.stderr[-6000:]}")
-        failed = sorted(set(re.findall(r"^(//\S+)\s+(?:\(cached\) )?FAILED", result.stderr, re.MULTILINE)))
+        # The test summary ("//x:y  FAILED in 2.8s", "Executed ...") is on stdout, the process line on stderr.
+        output = result.stdout + "\n" + result.stderr
+        failed = sorted(set(re.findall(r"^(//\S+)\s+(?:\(cached\) )?FAILED", output, re.MULTILINE)))
         _, info = self.bazel("info", "bazel-bin")
         index = json.loads((Path(info.stdout.strip()) / IMAGE / "index.json").read_text())
         return {"fetch_s": round(fetch_s, 1), "test_s": round(test_s, 1), "processes": processes(result.stderr),
-                "tests": tests_passed(result.stderr), "failed_tests": failed,
+                "tests": tests_passed(output), "failed_tests": failed,
                 "image_digest": index["manifests"][0]["digest"]}
 
     def remove(self) -> None:
