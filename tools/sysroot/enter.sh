@@ -117,6 +117,8 @@ done
   printf 'build:ci --disk_cache=%s\n' "$cache/disk-cache"
   # --config=remote-cache takes its URL from the environment (.bazelrc cannot read variables).
   [ -z "${BAZEL_REMOTE_CACHE_URL:-}" ] || printf 'build:remote-cache --remote_cache=%s\n' "$BAZEL_REMOTE_CACHE_URL"
+  # --config=remote-exec likewise, from BAZEL_REMOTE_EXECUTOR_URL (any REAPI endpoint).
+  [ -z "${BAZEL_REMOTE_EXECUTOR_URL:-}" ] || printf 'build:remote-exec --remote_executor=%s\n' "$BAZEL_REMOTE_EXECUTOR_URL"
 } >"$sysroot/etc/bazel-host.bazelrc"
 
 exec 7>&-

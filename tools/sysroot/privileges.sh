@@ -61,7 +61,7 @@ sudo_kept_environment() {
   local name
   for name in $(compgen -e); do
     case $name in
-      AWS_*|PIP_*|TOOLS_BAZEL_*|BAZEL_REMOTE_CACHE_URL|CI|GITHUB_ACTIONS|SSL_CERT_FILE|REQUESTS_CA_BUNDLE)
+      AWS_*|PIP_*|TOOLS_BAZEL_*|BAZEL_REMOTE_CACHE_URL|BAZEL_REMOTE_EXECUTOR_URL|CI|GITHUB_ACTIONS|SSL_CERT_FILE|REQUESTS_CA_BUNDLE)
         printf '%s=%s\0' "$name" "${!name}" ;;
     esac
   done

@@ -104,6 +104,7 @@ def test_sudo_keeps_the_build_environment_and_the_callers_cache(tmp_path: Path):
         "AWS_SESSION_TOKEN": "token with spaces",
         "PIP_EXTRA_INDEX_URL": "https://download.pytorch.org/whl/cpu",
         "BAZEL_REMOTE_CACHE_URL": "http://cache:8080",
+        "BAZEL_REMOTE_EXECUTOR_URL": "grpcs://remote.example:443",
         "TOOLS_BAZEL_DEBIAN_MIRROR": "http://mirror/debian",
         "GITHUB_TOKEN": "must-not-pass",
         "SECRET_THING": "must-not-pass",
