@@ -3,7 +3,8 @@
 Mounted at /opt/bench (never part of the image), as the naive baseline is. Every real event goes to
 lambdas.analysis.handler.lambda_handler unchanged. {"bench": "throughput", ...} instead measures, in this process and
 under this container's CPU quota, the model the handler loaded (model_cache: the same object, fp32 or int8 as
-QUANTIZE_INT8 says) against the bare forward pass of that model, and returns the figures:
+QUANTIZE_INT8 says) against the bare forward pass of that model, and returns the figures ({"bench": "memory"}: the
+process's peak RSS and /tmp's use, after the longest batch):
 
 * ours: SentimentModel.predict(texts) as batch.py calls it: tokenize, forward, softmax, labels;
 * bare: the torch model's forward on the same batch already tokenized, nothing else: the floor for this model.
@@ -29,6 +30,8 @@ HEADLINES = (Path(__file__).resolve().parent / "headlines.txt").read_text().spli
 def lambda_handler(event, context):
     if isinstance(event, dict) and event.get("bench") == "throughput":
         return throughput(event.get("batches", [1, 8, 32]), event.get("repeats", 5))
+    if isinstance(event, dict) and event.get("bench") == "memory":
+        return memory()
     return function_handler(event, context)
 
 
@@ -64,10 +67,15 @@ def throughput(batches: list[int], repeats: int) -> dict:
             "ours_cpu_s": median(o[1] for o, _ in runs), "bare_cpu_s": median(b[1] for _, b in runs),
             "tokens_per_item": int(encoded["input_ids"].shape[1]),
         }
-    figures["tmp_used_mb"] = round(shutil.disk_usage("/tmp").used / 2**20)  # the model's files: tmpfs, in the cgroup
-    figures["process_peak_rss_mb"] = round(_vm_hwm_kb() / 1024)
     figures["pid_cpus"] = len(os.sched_getaffinity(0))
-    return figures
+    return {**figures, **memory()}
+
+
+def memory() -> dict:
+    """This process's peak resident memory so far (VmHWM) and what /tmp holds: a tmpfs, charged to the container's
+    cgroup here, separate ephemeral storage on Lambda."""
+    return {"tmp_used_mb": round(shutil.disk_usage("/tmp").used / 2**20),
+            "process_peak_rss_mb": round(_vm_hwm_kb() / 1024)}
 
 
 def _vm_hwm_kb() -> int:

@@ -118,6 +118,8 @@ def measure(services: Services, memory_mb: int, precision: str, cpus, args, numb
         figures["long_batch"] = {"ok": result.ok and result.json().get("analyzed") == LONG_BATCH,
                                  "duration_ms": round(record.duration_ms or 0), "status": record.status,
                                  "error": None if result.ok else result.payload.decode()[:500]}
+        if figures["long_batch"]["ok"]:  # the same process: its peak RSS now covers the long batch
+            figures["after_long_batch"] = invoke_ok(env, {"bench": "memory"}, "memory probe")[0].json()
         figures["peak_memory_mb"] = round(env.peak_memory_bytes / 2**20)
         figures["peak_memory_source"] = env.peak_memory_source
         figures["memory_limit"] = env.memory_limit.split(", cgroup")[0]
