@@ -73,7 +73,7 @@ def memory_section(results: dict) -> str:
         "Command: `tools/bazel run //bench:lambda_sizing` (the same run as 'Warm throughput per vCPU in the "
         "container'): after its cold start, cost batches and throughput probe, each container gets one SQS event of "
         "32 records (INFERENCE_BATCH_SIZE) of 20,000-character texts (MAX_TEXT_CHARS, the contract's longest; each "
-        "truncated to 512 tokens). Peak = the container cgroup's high-water mark over its whole life, cold start "
+        "truncated to 512 tokens, run MAX_BATCH_TOKENS = 4,096 padded tokens per forward pass: 8 at a time). Peak = the container cgroup's high-water mark over its whole life, cold start "
         "included. /tmp is a tmpfs charged to that cgroup here (the extracted model); on Lambda /tmp is separate "
         "ephemeral storage, so the cgroup peak overstates Lambda's 'Max Memory Used' by about that much; the cgroup "
         "(v1 max_usage_in_bytes) also counts page cache of the files read (image, model), which the kernel reclaims "

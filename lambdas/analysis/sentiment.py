@@ -111,7 +111,9 @@ class SentimentModel:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", UserWarning)
-            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            # inplace: the default deep-copies the fp32 model first, a second ~270 MB at the peak of the cold start
+            # (int8 peaked above fp32 before: bench/REPORT.md, 'Memory and the 1,024 MB option').
+            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
     @staticmethod
     def _max_length(tokenizer, model, cap: int) -> int:
