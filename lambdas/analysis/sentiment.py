@@ -5,8 +5,9 @@ Uses AutoTokenizer + AutoModelForSequenceClassification directly (not
 
 * texts are truncated by *tokens* to the model's maximum length (capped at
   512, the position-embedding limit of BERT-family models);
-* batches are bounded (``INFERENCE_BATCH_SIZE``) and texts are sorted by
-  length first so each padded batch wastes little compute;
+* batches are bounded (``INFERENCE_BATCH_SIZE`` texts and ``MAX_BATCH_TOKENS``
+  once padded) and texts are sorted by token length first so each padded
+  batch wastes little compute;
 * ``torch.inference_mode()`` and ``torch.set_num_threads`` = CPUs this
   process may run on (Lambda's vCPUs scale with memory);
 * optional dynamic int8 quantization of the Linear layers.
@@ -28,6 +29,11 @@ from lambdas.analysis import ml_import
 
 NEUTRAL = "neutral"
 _HARD_TOKEN_CAP = 512
+# Tokens one forward pass may hold (texts x padded length). Activations grow with it (attention scores with
+# texts x heads x length^2): 32 texts of 512 tokens took the process from ~0.8 to ~1.2 GB and out of a 1,024 MB
+# function (bench/REPORT.md, 'Memory and the 1,024 MB option'). 4,096 runs such texts 8 at a time, at about the same
+# cost per text, while a batch of 32 headlines still goes in one pass.
+MAX_BATCH_TOKENS = 4096
 
 
 class ModelLoadError(RuntimeError):
@@ -39,6 +45,20 @@ class Prediction:
     label: str  # after thresholding: e.g. "positive" / "negative" / "neutral"
     score: float  # max softmax probability
     model_label: str  # id2label[argmax], lower-cased, before thresholding
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int, max_batch_tokens: int) -> list[list[int]]:
+    """Indices of texts of token LENGTHS in batches, shortest first: each at most BATCH_SIZE texts and at most
+    MAX_BATCH_TOKENS once padded to its longest text (a text longer than that on its own still gets a batch)."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        batch = batches[-1] if batches else None
+        # Sorted ascending, so the newcomer sets the padded length of the batch it joins.
+        if batch is None or len(batch) >= batch_size or (len(batch) + 1) * lengths[i] > max_batch_tokens:
+            batches.append([i])
+        else:
+            batch.append(i)
+    return batches
 
 
 def available_cpus() -> int:
@@ -91,7 +111,9 @@ class SentimentModel:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", UserWarning)
-            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            # inplace: the default deep-copies the fp32 model first, a second ~270 MB at the peak of the cold start
+            # (int8 peaked above fp32 before: bench/REPORT.md, 'Memory and the 1,024 MB option').
+            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
     @staticmethod
     def _max_length(tokenizer, model, cap: int) -> int:
@@ -104,14 +126,18 @@ class SentimentModel:
             limits.append(pos)
         return min(limits)
 
-    def predict(self, texts: Sequence[str], *, batch_size: int = 32, threshold: float = 0.6) -> list[Prediction]:
+    def predict(self, texts: Sequence[str], *, batch_size: int = 32, threshold: float = 0.6,
+                max_batch_tokens: int = MAX_BATCH_TOKENS) -> list[Prediction]:
         torch = self._torch
-        # Sort by length so each padded batch holds similarly long texts.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         results: list[Prediction | None] = [None] * len(texts)
+        if not texts:
+            return []
+        # Token lengths first (a fast tokenizer: ~1 % of a forward pass), so that each padded batch holds similarly
+        # long texts and stays within max_batch_tokens.
+        lengths = [len(ids) for ids in self._tokenizer(list(texts), truncation=True,
+                                                        max_length=self.max_length)["input_ids"]]
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+            for idx in plan_batches(lengths, batch_size, max_batch_tokens):
                 enc = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                       max_length=self.max_length, return_tensors="pt")
                 logits = self._model(**enc).logits

@@ -97,6 +97,16 @@ def test_truncation_is_by_tokens_and_batch_order_preserved(pipeline):
     assert abs(batched[0].score - batched[2].score) < 1e-6
 
 
+def test_a_token_budget_splits_batches_without_changing_results(pipeline):
+    model = SentimentModel.load(pipeline.model.model_dir)
+    texts = [LONG_TEXT, "good", LONG_TEXT + " terrible awful", "bad", *TEXTS]
+    whole = model.predict(texts, batch_size=32, threshold=0.0, max_batch_tokens=10**6)
+    split = model.predict(texts, batch_size=32, threshold=0.0, max_batch_tokens=600)  # the long texts one by one
+    for w, s in zip(whole, split):
+        assert w.label == s.label and abs(w.score - s.score) < 1e-5
+    assert model.predict([], threshold=0.0) == []
+
+
 def test_int8_quantization_loads_and_predicts(pipeline):
     model = SentimentModel.load(pipeline.model.model_dir, quantize_int8=True)
     assert any("quantized" in type(m).__module__ for m in model._model.modules())
