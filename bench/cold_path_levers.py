@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True)
-    parser.add_argument("--no-cpu-quota", action="store_true", help="lift Lambda's CPU quota (memory / 1769 vCPUs)")
+    runc_lambda.add_cpu_quota_flag(parser)
     args = parser.parse_args()
     workspace = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", HERE.parent))
     reason = runc_lambda.host_can_run_containers()
@@ -46,7 +46,7 @@ def main() -> None:
         runc_lambda.configure(bundle, args=["/usr/bin/python3.11", "/opt/bench/lever_probe.py", "/opt/artifacts"],
                               env={"PYTHONPATH": "/var/task"}, tmp_mb=1024,
                               mounts=[(str(HERE), "/opt/bench", True), (str(artifacts), "/opt/artifacts", True)],
-                              cpus=None if args.no_cpu_quota else runc_lambda.LAMBDA_CPUS)
+                              cpus=args.cpus)
         cpu_limit = runc_lambda.cpu_limit(bundle).split(", cgroup")[0]
         result = runc_lambda.run(bundle, timeout=900)
     lines = [line for line in result.stdout.splitlines() if line.startswith("LEVERS ")]

@@ -7,7 +7,8 @@ QUANTIZE_INT8 says) against the bare forward pass of that model, and returns the
 process's peak RSS and /tmp's use, after the longest batch):
 
 * ours: SentimentModel.predict(texts) as batch.py calls it: tokenize, forward, softmax, labels;
-* bare: the torch model's forward on the same batch already tokenized, nothing else: the floor for this model.
+* bare: the torch model's forward on the same batch already tokenized, nothing else: the floor for this model;
+* ours again at the other torch thread counts the event names ("other_threads"), after both.
 
 Each repeat times ours then bare back to back, so load from the rest of the machine falls on both alike; the medians
 are compared. CPU seconds (this process's, time.process_time) are returned beside the wall time: under a CFS quota
@@ -29,7 +30,7 @@ HEADLINES = (Path(__file__).resolve().parent / "headlines.txt").read_text().spli
 
 def lambda_handler(event, context):
     if isinstance(event, dict) and event.get("bench") == "throughput":
-        return throughput(event.get("batches", [1, 8, 32]), event.get("repeats", 5))
+        return throughput(event.get("batches", [1, 8, 32]), event.get("repeats", 5), event.get("other_threads", []))
     if isinstance(event, dict) and event.get("bench") == "memory":
         return memory()
     return function_handler(event, context)
@@ -42,7 +43,7 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def throughput(batches: list[int], repeats: int) -> dict:
+def throughput(batches: list[int], repeats: int, other_threads: list[int]) -> dict:
     model, _ = model_cache.get_model(load_settings())  # loaded by the invocations before this one
     torch = model._torch
     texts = (HEADLINES * (max(batches) // len(HEADLINES) + 1))[:max(batches)]
@@ -68,7 +69,26 @@ def throughput(batches: list[int], repeats: int) -> dict:
             "tokens_per_item": int(encoded["input_ids"].shape[1]),
         }
     figures["pid_cpus"] = len(os.sched_getaffinity(0))
+    figures["other_threads"] = other_thread_counts(model, texts, batches, repeats, other_threads)
     return {**figures, **memory()}
+
+
+def other_thread_counts(model, texts: list[str], batches: list[int], repeats: int, counts: list[int]) -> dict:
+    """Ours at other torch thread counts, same process and batches: under a CFS quota below the CPUs torch sees,
+    fewer threads may lose less to throttling. Median wall seconds per batch size, per thread count."""
+    torch, chosen = model._torch, model._torch.get_num_threads()
+    figures = {}
+    try:
+        for count in counts:
+            torch.set_num_threads(count)
+            figures[str(count)] = {}
+            for n in batches:
+                model.predict(texts[:n], batch_size=n)  # warm-up at this thread count
+                figures[str(count)][str(n)] = statistics.median(
+                    timed(lambda: model.predict(texts[:n], batch_size=n))[0] for _ in range(repeats))
+    finally:
+        torch.set_num_threads(chosen)
+    return figures
 
 
 def memory() -> dict:

@@ -1,7 +1,8 @@
 """Warm throughput per vCPU, per-item cost at the module's SQS batch size, peak memory under the longest batch, and
 what 1,024 MB instead of 2,048 MB costs: the image in the container under Lambda's CPU quota, one run.
 
-    tools/bazel run //bench:lambda_sizing [-- --memory 2048,1024 --repeats 9 --cost-invocations 5] [--no-cpu-quota]
+    tools/bazel run //bench:lambda_sizing [-- --memory 2048,1024 --repeats 9 --cost-invocations 5 --threads 1,2]
+                                          [--no-cpu-quota]
 
 One fresh container per (memory, precision): 2048 and 1024 MB (CFS quota memory/1769 vCPUs: 1.158 and 0.579),
 fp32 and int8 (QUANTIZE_INT8), the full-size generated DistilBERT model (random weights, ~250 MB tarball) from moto's
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 from bench import report
+from bench.progress import progress
 from bench.sizing_report import memory_section, throughput_section
 from tools.local.billing import gb_seconds
 from tools.local.environment import ExecutionEnvironment
@@ -105,7 +107,8 @@ def measure(services: Services, memory_mb: int, precision: str, cpus, args, numb
                            "gb_s_per_item": gb_seconds([median_ms], memory_mb) / batch_size}
 
         say(f"{name}: warm throughput, ours vs the bare forward pass")
-        result, _ = invoke_ok(env, {"bench": "throughput", "batches": [1, 8, 32], "repeats": args.repeats},
+        result, _ = invoke_ok(env, {"bench": "throughput", "batches": [1, 8, 32], "repeats": args.repeats,
+                                     "other_threads": [int(t) for t in args.threads.split(",") if t]},
                               "throughput probe")
         figures["throughput"] = result.json()
 
@@ -136,13 +139,12 @@ def main() -> None:
     # 9, not 5: on this shared machine, under a CFS quota, single calls vary by tens of percent.
     parser.add_argument("--repeats", type=int, default=9, help="timed calls per batch size (median)")
     parser.add_argument("--cost-invocations", type=int, default=5, help="SQS batches timed for the per-item cost")
-    parser.add_argument("--no-cpu-quota", action="store_true", help="lift Lambda's CPU quota (memory / 1769 vCPUs)")
+    parser.add_argument("--threads", default="1,2", help="torch thread counts to time ours at as well ('' for none)")
+    runc_lambda.add_cpu_quota_flag(parser)
     args = parser.parse_args()
     workspace = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", HERE.parent))
     started = time.monotonic()
-    say = lambda message: None if message.startswith(("START ", "END ", "REPORT ")) else print(  # noqa: E731
-        f"[sizing {time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
-    cpus = None if args.no_cpu_quota else runc_lambda.LAMBDA_CPUS
+    say = progress("sizing")
 
     results = {"cpus": os.cpu_count(), "load_before": load(), "repeats": args.repeats, "runs": []}
     with tempfile.TemporaryDirectory(prefix="bench-sizing-") as tmp:
@@ -154,14 +156,17 @@ def main() -> None:
         with Services(Path(args.image), work / "stack", artifact.tarball, progress=say) as services:
             for memory_mb in (int(m) for m in args.memory.split(",")):
                 for precision in args.precisions.split(","):
-                    results["runs"].append(measure(services, memory_mb, precision, cpus, args, numbers, say))
+                    results["runs"].append(measure(services, memory_mb, precision, args.cpus, args, numbers, say))
     results["load_after"] = load()
     results["wall_s"] = round(time.monotonic() - started)
 
     throughput, memory = throughput_section(results), memory_section(results)
     print(throughput + "\n" + memory)
-    report.write(workspace, "warm_throughput", "Warm throughput per vCPU in the container", throughput, results)
-    report.write(workspace, "memory_peak", "Memory and the 1,024 MB option", memory, results)
+    # The unconstrained run has sections of its own, beside the quota's.
+    suffix, title_suffix = ("_unconstrained", ", no CPU quota") if args.cpus is None else ("", "")
+    report.write(workspace, "warm_throughput" + suffix, "Warm throughput per vCPU in the container" + title_suffix,
+                 throughput, results)
+    report.write(workspace, "memory_peak" + suffix, "Memory and the 1,024 MB option" + title_suffix, memory, results)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,25 @@ def throughput_rows(run: dict) -> list[dict]:
     return rows
 
 
+def thread_lines(results: dict) -> list[str]:
+    """Ours at each torch thread count the probe tried, same process: items/s, and the ratio to the first count."""
+    runs = [run for run in _runs(results) if run["throughput"].get("other_threads")]
+    if not runs:
+        return []
+    counts = list(runs[0]["throughput"]["other_threads"])
+    lines = ["Ours at other torch thread counts (`torch.set_num_threads`, the same warm process, after the table "
+             "above; median of the same repeats), items/s:", "",
+             "| memory, CPU quota | precision | batch | " + " | ".join(f"{c} thread{'s' * (c != '1')}" for c in counts)
+             + f" | {counts[-1]} / {counts[0]} |", "| --- | --- | --- |" + " --- |" * (len(counts) + 1)]
+    for run in runs:
+        by_count = run["throughput"]["other_threads"]
+        for n in by_count[counts[0]]:
+            rates = [int(n) / by_count[c][n] for c in counts]
+            lines.append(f"| {_quota(run)} | {run['precision']} | {n} | " + " | ".join(f"{r:.1f}" for r in rates)
+                         + f" | {rates[-1] / rates[0]:.2f}× |")
+    return lines + [""]
+
+
 def throughput_section(results: dict) -> str:
     lines = [
         "Command: `tools/bazel run //bench:lambda_sizing`: the image under runc behind the Runtime API emulator, one "
@@ -55,6 +74,7 @@ def throughput_section(results: dict) -> str:
     first = _runs(results)[0]
     lines += ["", f"torch threads in the function: {first['throughput']['torch_threads']} (CPUs in its affinity "
               f"mask: {first['throughput']['pid_cpus']}; the CFS quota limits time, not the CPUs it may run on).", "",
+              *thread_lines(results),
               f"Per-item cost at the SQS batch size the Terraform module uses ({first['cost']['batch_size']} records, "
               "the function's own handler: parse, infer, conditional write), warm, median of "
               f"{first['cost']['invocations']} invocations; billed = duration rounded up to 1 ms × memory:", "",

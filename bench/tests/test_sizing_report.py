@@ -46,3 +46,16 @@ def test_memory_goal_needs_a_peak_under_1024_mb_and_a_batch_that_succeeded():
 def test_the_1024_mb_comparison_pairs_the_same_precision():
     text = memory_section(results(run(2048, "fp32"), run(1024, "fp32", ours_s=2.0)))
     assert "| fp32 | 6500 / 6500 ms (1.00×) | 32.0 / 16.0 (0.50×) |" in text
+
+
+def test_thread_table_gives_items_per_second_per_count_and_their_ratio():
+    one = run()
+    one["throughput"]["other_threads"] = {"1": {"1": 0.05, "32": 2.0}, "2": {"1": 0.1, "32": 1.6}}
+    text = throughput_section(results(one))
+    assert "| 1 thread | 2 threads | 2 / 1 |" in text
+    assert "| 2048 MB, 1.158 vCPU | fp32 | 1 | 20.0 | 10.0 | 0.50× |" in text
+    assert "| 2048 MB, 1.158 vCPU | fp32 | 32 | 16.0 | 20.0 | 1.25× |" in text
+
+
+def test_no_thread_table_when_the_probe_tried_no_other_counts():
+    assert "other torch thread counts" not in throughput_section(results(run()))

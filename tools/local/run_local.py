@@ -88,8 +88,7 @@ def main() -> None:
     parser.add_argument("--model", help="a model directory, a model.tar.gz, or `random` (default: the demo model)")
     parser.add_argument("--demo-model", help="the demo model's tarball (passed by the Bazel target)")
     parser.add_argument("--out", help="where the dashboard goes (default: a new temp dir)")
-    parser.add_argument("--no-cpu-quota", action="store_true",
-                        help="lift Lambda's CPU quota (memory / 1769 vCPUs): the container may use every CPU")
+    runc_lambda.add_cpu_quota_flag(parser)
     args = parser.parse_args()
     # Ctrl-C and termination unwind through the context manager, which stops everything it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
@@ -103,8 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="analysis-local-work-") as tmp:
         work = Path(tmp)
         tarball, model_note = model_tarball(args.model, args.demo_model, work)
-        cpus = None if args.no_cpu_quota else runc_lambda.LAMBDA_CPUS
-        with LocalStack(Path(args.image), work / "stack", tarball, progress=say, cpus=cpus) as stack:
+        with LocalStack(Path(args.image), work / "stack", tarball, progress=say, cpus=args.cpus) as stack:
             stack.seed(items)
             say(f"seeded {len(items)} pending items in sentiment-items")
             poison = [message for message, _ in poison_messages().values()]

@@ -16,7 +16,7 @@ from typing import Any
 
 from tools.local.sqs_source import SqsEventSource
 from tools.model.archive import sha256_file
-from tools.model.target import Target
+from tools.model.target import parse_target
 from tools.model.upload import upload
 from tools.oci import runc_lambda
 from tools.oci.local_registry import LocalRegistry
@@ -75,7 +75,7 @@ class Services:
         # (MODEL_SHA256 in function_env): model_store checks the bytes against both.
         self.model_sha256 = sha256_file(self.model_tarball)
         upload(self.moto.client("s3"), self.model_tarball,
-               Target(f"s3://{BUCKET}/{MODEL_KEY}", BUCKET, MODEL_KEY, MODEL_VERSION),
+               parse_target(f"s3://{BUCKET}/{MODEL_KEY}", MODEL_VERSION),
                {"sha256": self.model_sha256, "model-version": MODEL_VERSION})
         moto_server.create_table(self.moto, TABLE)
         self.rejects_queue_url = moto_server.create_queue(self.moto, REJECTS_QUEUE)

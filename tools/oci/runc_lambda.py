@@ -172,6 +172,13 @@ def lambda_cpus(memory_mb: int) -> float:
     return memory_mb / LAMBDA_MB_PER_VCPU
 
 
+def add_cpu_quota_flag(parser) -> None:
+    """--no-cpu-quota on a command that starts containers: args.cpus is then configure()'s cpus (LAMBDA_CPUS, or
+    None when lifted)."""
+    parser.add_argument("--no-cpu-quota", dest="cpus", action="store_const", const=None, default=LAMBDA_CPUS,
+                        help="lift Lambda's CPU quota (memory / 1769 vCPUs): the container may use every CPU")
+
+
 def cpu_quota_us(cpus: float) -> int:
     """The CFS quota per CPU_PERIOD_US for CPUS (at least the kernel's minimum of 1 ms)."""
     if cpus <= 0:
