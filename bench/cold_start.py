@@ -20,7 +20,6 @@ Writes its section of bench/REPORT.md (cold_start_report.py) and bench/results/c
 """
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -30,10 +29,11 @@ from pathlib import Path
 from bench import cold_start_report, report
 from lambdas.shared.safe_tar import extract_tar_stream
 from tools.local.environment import ExecutionEnvironment
-from tools.local.services import BUCKET, Services
-from tools.model.archive import write_archive
+from tools.local.services import BUCKET, MODEL_VERSION, Services
+from tools.model.archive import CONTENT_TYPES, sha256_file, write_archive
+from tools.model.target import parse_target
+from tools.model.upload import upload
 from tools.oci import runc_lambda
-from tools.testing import moto_server
 from tools.testing.events import make_item, sns_event
 from tools.testing.tiny_model import build_artifact
 
@@ -59,17 +59,20 @@ def one_cold_start(env: ExecutionEnvironment, services: Services, n: int, phases
     return run
 
 
-def kinds(args, artifact_dir: Path) -> dict[str, dict]:
+def kinds(args, artifact_dir: Path, pins: dict[str, str]) -> dict[str, dict]:
     """name -> ExecutionEnvironment options (and whether its log has our phases); the floor first, so a broken
-    setup fails within the first minute."""
+    setup fails within the first minute. pins: each format's SHA-256, set as MODEL_SHA256 as Terraform pins the one
+    artifact a function reads."""
     found = {"floor": {"mounts": [(str(artifact_dir), FLOOR_MODEL, True)], "phases": True,
                        "extra_env": {"MODEL_S3_URI": None, "MODEL_SHA256": None, "MODEL_PATH": FLOOR_MODEL}}}
-    found.update({f"ours ({fmt})": {"extra_env": {"MODEL_S3_URI": f"s3://{BUCKET}/{key}"}, "phases": True}
+    found.update({f"ours ({fmt})": {"extra_env": {"MODEL_S3_URI": f"s3://{BUCKET}/{key}", "MODEL_SHA256": pins[fmt]},
+                                    "phases": True}
                   for fmt, key in artifact_keys(args.formats).items()})
     if args.ranged_parts > 1:  # the first format again, fetched as parallel ranged GETs (MODEL_DOWNLOAD_PARTS)
         fmt, key = next(iter(artifact_keys(args.formats).items()))
         found[f"ours ({fmt} in {args.ranged_parts} ranged GETs)"] = {"phases": True, "extra_env": {
-            "MODEL_S3_URI": f"s3://{BUCKET}/{key}", "MODEL_DOWNLOAD_PARTS": str(args.ranged_parts)}}
+            "MODEL_S3_URI": f"s3://{BUCKET}/{key}", "MODEL_SHA256": pins[fmt],
+            "MODEL_DOWNLOAD_PARTS": str(args.ranged_parts)}}
     found["naive"] = {"handler": "naive_handler.lambda_handler", "mounts": [(str(HERE), "/opt/bench", True)],
                       "extra_env": {"PYTHONPATH": "/var/task:/opt/bench"}, "phases": False}
     return found
@@ -79,13 +82,19 @@ def artifact_keys(formats: list[str]) -> dict[str, str]:
     return {fmt: f"distilbert/v1.0.0/model.{fmt}" for fmt in formats}
 
 
-def upload_formats(services: Services, artifact, formats: list[str]) -> None:
-    """The artifact in each format beside the .tar.gz Services uploaded, packed as the publish tool packs them."""
+def upload_formats(services: Services, artifact, formats: list[str], work: Path) -> dict[str, str]:
+    """The artifact in each format beside the .tar.gz Services uploaded, packed and uploaded as the publish tool does
+    (sha256 metadata, content type); returns each format's SHA-256."""
+    pins = {"tar.gz": services.model_sha256}
     for fmt, key in artifact_keys(formats).items():
         if fmt != "tar.gz":
-            packed = io.BytesIO()
-            write_archive(packed, artifact.model_dir, fmt)
-            moto_server.upload_model(services.moto, BUCKET, key, packed.getvalue())
+            packed = work / f"model.{fmt}"
+            with open(packed, "wb") as out:
+                write_archive(out, artifact.model_dir, fmt)
+            pins[fmt] = sha256_file(packed)
+            upload(services.moto.client("s3"), packed, parse_target(f"s3://{BUCKET}/{key}", MODEL_VERSION),
+                   {"sha256": pins[fmt], "model-version": MODEL_VERSION}, content_type=CONTENT_TYPES[fmt])
+    return pins
 
 
 def main() -> None:
@@ -131,8 +140,8 @@ def main() -> None:
                    "command": " ".join(["tools/bazel run //bench:cold_start --",
                                         *[a for a in sys.argv[1:] if not a.startswith("--image")]])}
         with Services(Path(args.image), work / "stack", artifact.tarball, progress=say) as services:
-            upload_formats(services, artifact, args.formats)
-            plan = {name: options for name, options in kinds(args, floor_model).items()
+            pins = upload_formats(services, artifact, args.formats, work)
+            plan = {name: options for name, options in kinds(args, floor_model, pins).items()
                     if not args.only or name in args.only}
             runs: dict[str, dict[str, list]] = {s: {k: [] for k in plan} for s in settings}
             limits: dict[str, str] = {}

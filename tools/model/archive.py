@@ -38,6 +38,8 @@ COMPRESS_LEVEL = 6
 ZSTD_LEVEL = 3
 # Artifact formats by file suffix: the compression each one writes (None: a plain tar).
 FORMATS = {"tar.gz": "gzip", "tar.zst": "zstd", "tar": None}
+# The Content-Type an artifact of each format is uploaded with.
+CONTENT_TYPES = {"tar.gz": "application/gzip", "tar.zst": "application/zstd", "tar": "application/x-tar"}
 
 
 def model_files(model_dir: Path) -> list[str]:

@@ -34,14 +34,13 @@ import boto3
 
 from lambdas.analysis import ml_import, provenance
 from tools.model import PublishError
-from tools.model.archive import FORMATS, model_files, sha256_file, write_archive
+from tools.model.archive import CONTENT_TYPES, FORMATS, model_files, sha256_file, write_archive
 from tools.model.check import check_artifact, check_source, weight_files
 from tools.model.target import Target, parse_target, sibling
 from tools.model.upload import upload
 
 TOP_DIR = "model"  # the production artifact's layout (`tar -czf model.tar.gz model/`)
 CREATED_BY = "//tools/model:publish"
-CONTENT_TYPES = {"tar.gz": "application/gzip", "tar.zst": "application/zstd", "tar": "application/x-tar"}
 
 
 def say(message: str) -> None:
