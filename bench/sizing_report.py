@@ -72,8 +72,11 @@ def throughput_section(results: dict) -> str:
                          f"| {row['ours']:.1f} | {row['bare']:.1f} | {row['ratio'] * 100:.0f} % "
                          f"| {row['per_vcpu']:.1f} | {row['per_cpu_s']:.1f} | {met} ({row['ratio'] * 100:.0f} %) |")
     first = _runs(results)[0]
-    lines += ["", f"torch threads in the function: {first['throughput']['torch_threads']} (CPUs in its affinity "
-              f"mask: {first['throughput']['pid_cpus']}; the CFS quota limits time, not the CPUs it may run on).", "",
+    threads = ", ".join(f"{run['precision']} {run['memory_mb']} MB: {run['throughput']['torch_threads']}"
+                        for run in _runs(results))
+    lines += ["", f"torch threads in the function ({threads}) out of {first['throughput']['pid_cpus']} CPUs in its "
+              "affinity mask (the CFS quota limits time, not the CPUs it may run on; sentiment.torch_threads caps "
+              "them at Lambda's vCPUs for the memory, rounded up).", "",
               *thread_lines(results),
               f"Per-item cost at the SQS batch size the Terraform module uses ({first['cost']['batch_size']} records, "
               "the function's own handler: parse, infer, conditional write), warm, median of "
