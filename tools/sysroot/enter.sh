@@ -72,6 +72,16 @@ done
 exec 7>"$cache/enter.lock"
 flock 7
 
+# The lock orders writers, not readers: pip and Bazel in another clone's call may read these files at any moment.
+# So a file is replaced only when its bytes change, and by a rename, never removed and written again (a second
+# clone's `bazel fetch` once failed with "Could not open requirements file: /etc/xdg/pip/constraints.txt").
+install_file() { # install_file SRC DST
+  cmp -s "$1" "$2" && return 0
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.new.$$"
+  mv -f "$2.new.$$" "$2"
+}
+
 # --- Host trust anchors: a TLS-inspecting proxy's CA must be trusted by curl, pip and the Bazel server's JVM.
 host_ca_dir=/usr/local/share/ca-certificates
 sysroot_ca_dir=$sysroot/usr/local/share/ca-certificates/host
@@ -89,14 +99,24 @@ fi
 # Under sudo the caller's own files count, not root's (tools/bazel passes the caller's HOME).
 home=${TOOLS_BAZEL_CALLER_HOME:-$HOME}
 mapfile -t pip_files < <(pip_config_files)
-rm -rf "$sysroot/etc/xdg/pip" "$sysroot/etc/pip.conf" "$sysroot/root/.config/pip"
+declare -A installed=()
 for f in "${pip_files[@]}"; do
   [ -n "$f" ] && [ -f "$f" ] || continue
   case "$f" in "$home"/*) dst=$sysroot/root/${f#"$home"/} ;; *) dst=$sysroot$f ;; esac
-  mkdir -p "$(dirname "$dst")"
-  cp "$f" "$dst"
+  install_file "$f" "$dst"
+  installed[$dst]=1
 done
-[ -d /etc/xdg/pip ] && cp -r /etc/xdg/pip/. "$sysroot/etc/xdg/pip/"
+if [ -d /etc/xdg/pip ]; then
+  while IFS= read -r -d '' f; do
+    install_file "$f" "$sysroot$f"
+    installed[$sysroot$f]=1
+  done < <(find /etc/xdg/pip -type f -print0)
+fi
+# What an earlier configuration left in pip's locations goes; nothing else lives there.
+while IFS= read -r -d '' f; do
+  [ -n "${installed[$f]:-}" ] || rm -f -- "$f"
+done < <(find "$sysroot/etc/xdg/pip" "$sysroot/etc/pip.conf" "$sysroot/root/.config/pip" "$sysroot/root/.pip" \
+  -type f -print0 2>/dev/null)
 pip_values=$(cat "${pip_files[@]}" 2>/dev/null; env | sed -n 's/^PIP_[A-Z_]*=//p')
 for path in $(printf '%s\n' "$pip_values" | grep -oE '(file://)?/[^ "'"'"',]+' | sed 's#^file://##' | sort -u); do
   path=${path%/}
@@ -119,7 +139,9 @@ done
   [ -z "${BAZEL_REMOTE_CACHE_URL:-}" ] || printf 'build:remote-cache --remote_cache=%s\n' "$BAZEL_REMOTE_CACHE_URL"
   # --config=remote-exec likewise, from BAZEL_REMOTE_EXECUTOR_URL (any REAPI endpoint).
   [ -z "${BAZEL_REMOTE_EXECUTOR_URL:-}" ] || printf 'build:remote-exec --remote_executor=%s\n' "$BAZEL_REMOTE_EXECUTOR_URL"
-} >"$sysroot/etc/bazel-host.bazelrc"
+} >"$cache/bazel-host.bazelrc.new.$$"
+install_file "$cache/bazel-host.bazelrc.new.$$" "$sysroot/etc/bazel-host.bazelrc"
+rm -f "$cache/bazel-host.bazelrc.new.$$"
 
 exec 7>&-
 
