@@ -10,7 +10,6 @@ repositories, so that time is reported apart. Goal: warm clean build of the imag
 """
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,11 +19,11 @@ import urllib.request
 from pathlib import Path
 
 from bench import report
+from bench.bazel_processes import process_counts
 from tools.loopback import free_port
 
 WORKSPACE = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", Path(__file__).resolve().parents[1]))
 # "INFO: 812 processes: 390 remote cache hit, 420 internal, 2 processwrapper-sandbox."
-PROCESSES = re.compile(r"INFO: (\d+) processes?: (.*)\.")
 
 
 def nginx_webdav(root: Path, port: int) -> subprocess.Popen:
@@ -77,15 +76,13 @@ def bazel(output_base: Path, *args: str) -> tuple[float, str]:
 
 
 def hits(log: str) -> dict:
-    match = PROCESSES.findall(log)
-    if not match:
+    found = process_counts(log)
+    if found is None:
         return {"processes": 0}
-    total, detail = match[-1]
-    counts = {kind.strip(): int(n) for n, kind in re.findall(r"(\d+) ([a-z -]+)", detail)}
+    total, counts, detail = found
     remote = counts.get("remote cache hit", 0)
-    internal = counts.get("internal", 0)
-    cacheable = int(total) - internal
-    return {"processes": int(total), "remote_cache_hits": remote, "cacheable": cacheable,
+    cacheable = total - counts.get("internal", 0)
+    return {"processes": total, "remote_cache_hits": remote, "cacheable": cacheable,
             "hit_percent": round(100 * remote / cacheable, 1) if cacheable else None, "detail": detail}
 
 

@@ -34,13 +34,13 @@ import time
 from pathlib import Path
 
 from bench import report
+from bench.bazel_processes import process_counts
 from tools.loopback import LOOPBACK, free_port
 
 WORKSPACE = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", Path(__file__).resolve().parents[1]))
 PG_BIN = Path("/usr/lib/postgresql/18/bin")
 WORKERS = 2
 # "INFO: 812 processes: 390 remote cache hit, 420 internal, 2 processwrapper-sandbox."
-PROCESSES = re.compile(r"INFO: (\d+) processes?: (.*)\.")
 # The image whose digest must not depend on where its actions ran.
 IMAGE = "lambdas/analysis/image"
 # A Bazel server of ours that outlives a killed run stops by itself after this.
@@ -284,15 +284,14 @@ class Build:
 
 def processes(log_text: str) -> dict:
     """Bazel's closing "N processes: ..." line, split by strategy; cacheable = all but the internal ones."""
-    match = PROCESSES.findall(log_text)
-    if not match:
+    found = process_counts(log_text)
+    if found is None:
         return {"total": 0}
-    total, detail = match[-1]
-    counts = {kind.strip(): int(n) for n, kind in re.findall(r"(\d+) ([a-z -]+)", detail)}
-    cacheable = int(total) - counts.get("internal", 0)
+    total, counts, detail = found
+    cacheable = total - counts.get("internal", 0)
     remote = counts.get("remote", 0)
     hits = counts.get("remote cache hit", 0)
-    return {"total": int(total), "cacheable": cacheable, "remote": remote, "remote_cache_hit": hits,
+    return {"total": total, "cacheable": cacheable, "remote": remote, "remote_cache_hit": hits,
             "local": cacheable - remote - hits, "detail": detail,
             "remote_percent": round(100 * remote / cacheable, 1) if cacheable else None,
             "hit_percent": round(100 * hits / cacheable, 1) if cacheable else None}
